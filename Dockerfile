@@ -1,0 +1,21 @@
+FROM python:3.11-slim AS base
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY . .
+# The app never needs root: run as an unprivileged user that owns only media and static.
+RUN useradd --create-home --uid 10001 app \
+    && mkdir -p /app/media /app/staticfiles \
+    && DEBUG=true python manage.py collectstatic --noinput \
+    && chown -R app:app /app/media /app/staticfiles
+USER app
+
+EXPOSE 8000
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

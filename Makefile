@@ -1,0 +1,62 @@
+# Every target does its own set-up: a fresh clone needs only `make run` or `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dancecoach
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# Set REQUIRE_SERVICES=1 (as .ci/run does) to fail instead of skipping the services half.
+REQUIRE_SERVICES ?= 0
+
+.PHONY: run test test-embedded test-services lint format migrate worker beat superuser seed clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.runtime migrate
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+migrate: $(VENV)/.runtime
+	$(PY) manage.py migrate --noinput
+
+test: test-embedded test-services
+
+test-embedded: $(VENV)/.dev
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_TASK_ALWAYS_EAGER $(PY) -m pytest
+
+test-services: $(VENV)/.dev
+	@if $(PY) scripts/services_check.py "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"; then \
+		SERVICES=1 DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" CELERY_TASK_ALWAYS_EAGER=true \
+			$(PY) -m pytest; \
+	elif [ "$(REQUIRE_SERVICES)" = "1" ]; then \
+		echo "services half: PostgreSQL or Redis not answering and REQUIRE_SERVICES=1"; exit 1; \
+	else \
+		echo "services half skipped: PostgreSQL ($(TEST_DATABASE_URL)) or Redis ($(TEST_REDIS_URL)) not answering"; \
+	fi
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+worker: $(VENV)/.runtime
+	$(VENV)/bin/celery -A config worker --loglevel=INFO
+
+beat: $(VENV)/.runtime
+	$(VENV)/bin/celery -A config beat --loglevel=INFO
+
+superuser: migrate
+	$(PY) manage.py createsuperuser
+
+clean:
+	rm -rf $(VENV) db.sqlite3 media staticfiles

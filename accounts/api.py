@@ -1,0 +1,111 @@
+"""Auth endpoints (DESIGN §5): thin views that check shape and call services."""
+
+from drf_spectacular.utils import extend_schema
+from drf_standardized_errors.openapi_serializers import ErrorResponse401Serializer
+from rest_framework import permissions, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import services
+from accounts.serializers import (
+    LoginSerializer,
+    PasswordChangeSerializer,
+    RefreshSerializer,
+    RegisterResponseSerializer,
+    RegisterSerializer,
+    TokenPairSerializer,
+    UserSerializer,
+    UserUpdateSerializer,
+)
+from config.throttling import DefaultThrottle, LoginEmailThrottle, LoginIPThrottle, RegisterIPThrottle
+
+TAG = "auth"
+
+
+class PublicApi(APIView):
+    """No credentials needed; refusals are still 401 with a Bearer challenge, not 403."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+class RegisterApi(PublicApi):
+    throttle_classes = [RegisterIPThrottle]
+
+    @extend_schema(tags=[TAG], request=RegisterSerializer, responses={201: RegisterResponseSerializer}, auth=[])
+    def post(self, request):
+        serializer = RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_create(**serializer.validated_data)
+        body = {"user": UserSerializer(user).data, **services.tokens_for_user(user=user)}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class LoginApi(PublicApi):
+    throttle_classes = [LoginIPThrottle, LoginEmailThrottle]
+
+    @extend_schema(
+        tags=[TAG],
+        request=LoginSerializer,
+        responses={200: TokenPairSerializer, 401: ErrorResponse401Serializer},
+        auth=[],
+    )
+    def post(self, request):
+        serializer = LoginSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(services.user_login(**serializer.validated_data, request=request))
+
+
+class RefreshApi(PublicApi):
+    throttle_classes = [DefaultThrottle]
+
+    @extend_schema(
+        tags=[TAG],
+        request=RefreshSerializer,
+        responses={200: TokenPairSerializer, 401: ErrorResponse401Serializer},
+        auth=[],
+        description="Rotates the pair: the refresh token sent is refused from now on.",
+    )
+    def post(self, request):
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(services.token_refresh(**serializer.validated_data))
+
+
+class LogoutApi(APIView):
+    @extend_schema(tags=[TAG], request=RefreshSerializer, responses={204: None})
+    def post(self, request):
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.token_revoke(user=request.user, **serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(APIView):
+    @extend_schema(tags=[TAG], responses={200: UserSerializer})
+    def get(self, request):
+        return Response(UserSerializer(request.user).data)
+
+    @extend_schema(tags=[TAG], request=UserUpdateSerializer, responses={200: UserSerializer})
+    def patch(self, request):
+        serializer = UserUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_update(user=request.user, data=serializer.validated_data)
+        return Response(UserSerializer(user).data)
+
+
+class PasswordChangeApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        request=PasswordChangeSerializer,
+        responses={204: None},
+        description="Changes the password; every refresh token issued before stops working.",
+    )
+    def post(self, request):
+        serializer = PasswordChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_password_change(user=request.user, **serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,35 @@
+"""One error shape for the whole API, built on drf-standardized-errors.
+
+Shape: {"type": "validation_error" | "client_error" | "server_error",
+        "errors": [{"code": str, "detail": str, "attr": str | null}]}
+"""
+
+from django.core.exceptions import RequestDataTooBig
+from drf_standardized_errors.handler import ExceptionHandler
+from rest_framework import exceptions, status
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than the server accepts."
+    default_code = "request_too_large"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "A backing service is unavailable; try again shortly."
+    default_code = "service_unavailable"
+
+
+class ApiExceptionHandler(ExceptionHandler):
+    def convert_known_exceptions(self, exc):
+        # Django raises this while DRF reads the body; left alone it would be a 500.
+        if isinstance(exc, RequestDataTooBig):
+            return RequestTooLarge()
+        return super().convert_known_exceptions(exc)
+
+
+def error_body(*, status_code: int, code: str, detail: str, attr: str | None = None) -> dict:
+    """The error shape, for the few responses produced outside DRF views."""
+    kind = "client_error" if 400 <= status_code < 500 else "server_error"
+    return {"type": kind, "errors": [{"code": code, "detail": detail, "attr": attr}]}
