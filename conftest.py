@@ -77,11 +77,12 @@ def make_auth_client(db):
 
 
 @pytest.fixture
-def celery_worker(transactional_db, settings):
-    """A real Celery worker process on the services' Redis and the test database.
+def make_worker(transactional_db, settings):
+    """Start real Celery worker processes on the services' Redis and the test database.
 
-    Only for tests marked `services`. The app in this process stops running tasks eagerly
-    while the fixture is active, so tasks go through the broker to the worker.
+    Only for tests marked `services`. While the fixture is active this process stops running
+    tasks eagerly, so tasks go through the broker to the worker. Extra keyword arguments are
+    environment variables of the worker.
     """
     import signal
     import subprocess
@@ -94,51 +95,63 @@ def celery_worker(transactional_db, settings):
 
     db = connection.settings_dict
     database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=prefork",
-            "--concurrency=2",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--hostname",
-            f"test-{os.getpid()}@%h",
-        ],
-        env=env,
-        start_new_session=True,
-    )
+    procs = []
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = False
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    try:
+
+    def start(concurrency=2, **extra_env):
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            **{k: str(v) for k, v in extra_env.items()},
+        }
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=prefork",
+                f"--concurrency={concurrency}",
+                "--loglevel=WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                f"test-{os.getpid()}-{len(procs)}@%h",
+            ],
+            env=env,
+            start_new_session=True,
+        )
+        procs.append(proc)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if app.control.ping(timeout=0.5):
-                break
+                return proc
             if proc.poll() is not None:
                 raise RuntimeError("the Celery worker exited at start-up")
-        else:
-            raise RuntimeError("the Celery worker did not answer a ping within 30 s")
-        proc.app = app
-        yield proc
+        raise RuntimeError("the Celery worker did not answer a ping within 30 s")
+
+    try:
+        yield start
     finally:
         app.conf.task_always_eager = previous
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+        # Drop whatever a killed worker left in the queue so the next test starts clean.
+        app.control.purge()
+
+
+@pytest.fixture
+def celery_worker(make_worker):
+    return make_worker()

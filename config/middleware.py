@@ -1,4 +1,5 @@
 import logging
+import time
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
@@ -47,3 +48,16 @@ class ApiErrorMiddleware:
         logger.exception("Unhandled error on %s", request.path)
         code, detail = _DEFAULTS[500]
         return JsonResponse(error_body(status_code=500, code=code, detail=detail), status=500)
+
+
+class ServerTimingMiddleware:
+    """`Server-Timing: app;dur=<ms>` on every response: what the app spent, without the network."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        response["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+        return response

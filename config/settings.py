@@ -52,6 +52,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "config.middleware.ApiErrorMiddleware",
@@ -192,6 +193,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
+        "LanguageEnum": "accounts.models.Language.choices",
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
@@ -238,7 +240,7 @@ FRAME_RETENTION_DAYS = env_int("FRAME_RETENTION_DAYS", 30)
 # --- Analysis ---------------------------------------------------------------------
 
 GEMINI_API_KEY = env_str("GEMINI_API_KEY")
-GEMINI_MODEL = env_str("GEMINI_MODEL", "gemini-2.5-flash")
+GEMINI_MODEL = env_str("GEMINI_MODEL", "gemini-3.8-flash")
 GEMINI_BASE_URL = env_str("GEMINI_BASE_URL") or None
 GEMINI_TIMEOUT_SECONDS = env_float("GEMINI_TIMEOUT_SECONDS", 30.0)
 GEMINI_PRICE_INPUT_PER_MTOK = env_float("GEMINI_PRICE_INPUT_PER_MTOK", 0.30)
@@ -285,7 +287,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 4)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    "recover-stuck-analyses": {"task": "analyses.recover_stuck", "schedule": 60.0},
+    "purge-frames": {"task": "analyses.purge_frames", "schedule": 24 * 3600.0},
+}
 
 # --- CORS and security ------------------------------------------------------------
 

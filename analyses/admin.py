@@ -1,0 +1,100 @@
+import base64
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from analyses import services
+from analyses.models import Analysis, PracticeSession
+
+
+@admin.register(PracticeSession)
+class PracticeSessionAdmin(admin.ModelAdmin):
+    list_display = ["id", "user", "video", "started_at", "ended_at"]
+    list_filter = ["started_at"]
+    search_fields = ["id", "user__email", "video__youtube_id", "video__title"]
+    date_hierarchy = "started_at"
+    raw_id_fields = ["user", "video"]
+    list_select_related = ["user", "video"]
+    show_full_result_count = False
+
+
+@admin.register(Analysis)
+class AnalysisAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "user",
+        "video",
+        "timestamp",
+        "status",
+        "score",
+        "provider",
+        "cached",
+        "error_code",
+        "latency_ms",
+        "created_at",
+    ]
+    list_filter = ["status", "provider", "cached", "error_code", "created_at"]
+    search_fields = ["id", "user__email", "video__youtube_id"]
+    date_hierarchy = "created_at"
+    raw_id_fields = ["user", "session", "video"]
+    list_select_related = ["user", "video"]
+    show_full_result_count = False
+    actions = ["reanalyze"]
+    readonly_fields = [
+        "frame_preview",
+        "id",
+        "created_at",
+        "started_at",
+        "completed_at",
+        "input_tokens",
+        "output_tokens",
+        "latency_ms",
+        "attempts",
+        "fingerprint",
+        "frame_sha256",
+        "lease_until",
+    ]
+    fieldsets = [
+        (None, {"fields": ["id", "user", "session", "video", "timestamp", "language", "status"]}),
+        ("Result", {"fields": ["score", "good_points", "improvements", "advice", "short", "details", "cached"]}),
+        ("Error", {"fields": ["error_code", "error_message"]}),
+        (
+            "Analyzer",
+            {
+                "fields": [
+                    "requested_provider",
+                    "provider",
+                    "model",
+                    "input_tokens",
+                    "output_tokens",
+                    "latency_ms",
+                    "attempts",
+                    "lease_until",
+                ]
+            },
+        ),
+        ("Frame", {"fields": ["frame_preview", "frame", "frame_sha256", "frame_mime", "fingerprint", "keypoints"]}),
+        ("Times", {"fields": ["created_at", "started_at", "completed_at"]}),
+    ]
+
+    @admin.display(description="frame")
+    def frame_preview(self, obj):
+        # Inline, so frames need no public media URL.
+        if not obj.frame:
+            return "—"
+        try:
+            with obj.frame.open("rb") as handle:
+                data = handle.read()
+        except OSError:
+            return "(file missing: purged or moved)"
+        encoded = base64.b64encode(data).decode()
+        return format_html(
+            '<img src="data:{};base64,{}" style="max-width:480px;max-height:360px">',
+            obj.frame_mime or "image/jpeg",
+            encoded,
+        )
+
+    @admin.action(description="Re-analyze the selected analyses")
+    def reanalyze(self, request, queryset):
+        count = sum(services.analysis_reanalyze(analysis=a) for a in queryset.select_related("video"))
+        self.message_user(request, f"{count} analyses queued again (running ones were left alone).", messages.SUCCESS)

@@ -1,0 +1,194 @@
+"""Practice sessions and analyses (DESIGN §5): views check shape and scope, services do the work."""
+
+import time
+
+from django.conf import settings
+from django.db import connection
+from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analyses import selectors, services
+from analyses.filters import AnalysisFilter
+from analyses.models import Analysis, PracticeSession
+from analyses.notify import Subscription
+from analyses.serializers import (
+    AnalysisCreateSerializer,
+    AnalysisSerializer,
+    AnalysisWaitQuerySerializer,
+    SessionCreateSerializer,
+    SessionSerializer,
+)
+from config.throttling import AnalysisSubmitThrottle, DefaultThrottle
+
+SESSIONS = "sessions"
+ANALYSES = "analyses"
+
+
+class SessionListCreateApi(generics.ListAPIView):
+    serializer_class = SessionSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return PracticeSession.objects.none()
+        return selectors.sessions_for_user(user=self.request.user)
+
+    @extend_schema(tags=[SESSIONS], summary="List the caller's practice sessions, newest first")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=[SESSIONS],
+        request=SessionCreateSerializer,
+        responses={201: SessionSerializer},
+        summary="Start a practice session for a video",
+    )
+    def post(self, request):
+        serializer = SessionCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        session = services.session_create(user=request.user, **serializer.validated_data)
+        session = selectors.sessions_for_user(user=request.user).get(pk=session.pk)
+        return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
+
+
+class SessionDetailApi(generics.RetrieveAPIView):
+    serializer_class = SessionSerializer
+    lookup_url_kwarg = "session_id"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return PracticeSession.objects.none()
+        return selectors.sessions_for_user(user=self.request.user)
+
+    @extend_schema(tags=[SESSIONS], summary="One practice session with its figures")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class SessionEndApi(APIView):
+    @extend_schema(
+        tags=[SESSIONS], request=None, responses={200: SessionSerializer}, summary="End a practice session (idempotent)"
+    )
+    def post(self, request, session_id):
+        queryset = selectors.sessions_for_user(user=request.user)
+        session = get_object_or_404(queryset, pk=session_id)
+        services.session_end(session=session)
+        return Response(SessionSerializer(queryset.get(pk=session.pk)).data)
+
+
+class AnalysisListCreateApi(generics.ListAPIView):
+    """History (GET) and submission (POST)."""
+
+    serializer_class = AnalysisSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = AnalysisFilter
+    may_be_unavailable = True
+
+    def get_throttles(self):
+        if self.request.method == "POST":
+            return [DefaultThrottle(), AnalysisSubmitThrottle()]
+        return super().get_throttles()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Analysis.objects.none()
+        return selectors.analyses_for_user(user=self.request.user)
+
+    @extend_schema(tags=[ANALYSES], summary="The caller's analyses, newest first")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=[ANALYSES],
+        request=AnalysisCreateSerializer,
+        responses={
+            201: OpenApiResponse(AnalysisSerializer, description="Completed at once (cache hit or eager mode)."),
+            202: OpenApiResponse(AnalysisSerializer, description="Queued: poll GET analyses/{id}/?wait=N."),
+        },
+        summary="Submit a frame for analysis",
+    )
+    def post(self, request):
+        serializer = AnalysisCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        analysis = services.analysis_create(
+            user=request.user,
+            youtube_url=data["youtube_url"],
+            timestamp=data["timestamp"],
+            user_frame=data["user_frame"],
+            keypoints=data.get("keypoints"),
+            session_id=data.get("session_id"),
+            provider=data.get("provider"),
+            language=data.get("language"),
+        )
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            # Eager mode has already run it by now (on commit): answer what is stored.
+            analysis = selectors.analyses_for_user(user=request.user).get(pk=analysis.pk)
+        code = status.HTTP_201_CREATED if analysis.is_final else status.HTTP_202_ACCEPTED
+        return Response(AnalysisSerializer(analysis).data, status=code)
+
+
+class AnalysisDetailApi(APIView):
+    @extend_schema(
+        tags=[ANALYSES],
+        parameters=[AnalysisWaitQuerySerializer],
+        responses={200: AnalysisSerializer},
+        summary="One analysis; `?wait=N` holds the answer until it ends or N seconds pass",
+    )
+    def get(self, request, analysis_id):
+        query = AnalysisWaitQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        wait = query.validated_data["wait"]
+        queryset = selectors.analyses_for_user(user=request.user)
+        analysis = get_object_or_404(queryset, pk=analysis_id)
+        if wait and not analysis.is_final:
+            analysis = self._wait(queryset, analysis, wait)
+        return Response(AnalysisSerializer(analysis).data)
+
+    @staticmethod
+    def _wait(queryset, analysis: Analysis, wait: float) -> Analysis:
+        deadline = time.monotonic() + wait
+        with Subscription(analysis.pk) as subscription:
+            analysis.refresh_from_db(fields=["status"])  # subscribed first: no change can be missed
+            while not analysis.is_final:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                if not connection.in_atomic_block:
+                    connection.close()  # give the connection back while we wait
+                if not subscription.wait(remaining):
+                    break
+                subscription.event.clear()
+                analysis.refresh_from_db(fields=["status"])
+        return queryset.get(pk=analysis.pk)
+
+
+class AnalysisHistoryAliasApi(AnalysisListCreateApi):
+    """The original plan's `GET analysis/history?limit=&offset=`."""
+
+    http_method_names = ["get", "head", "options"]
+
+    @extend_schema(
+        tags=[ANALYSES], summary="Alias of GET analyses/ (original plan)", operation_id="analysis_history_alias"
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class AnalysisStartAliasApi(AnalysisListCreateApi):
+    """The original plan's `POST analysis/start`."""
+
+    http_method_names = ["post", "options"]
+
+    @extend_schema(
+        tags=[ANALYSES],
+        request=AnalysisCreateSerializer,
+        responses={201: AnalysisSerializer, 202: AnalysisSerializer},
+        summary="Alias of POST analyses/ (original plan)",
+        operation_id="analysis_start_alias",
+    )
+    def post(self, request):
+        return super().post(request)

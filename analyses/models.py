@@ -1,0 +1,99 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class PracticeSession(models.Model):
+    """One sitting of a dancer with one video."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="practice_sessions")
+    video = models.ForeignKey("playlists.Video", on_delete=models.PROTECT, related_name="practice_sessions")
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["user", "-started_at"], name="session_user_started")]
+
+    def __str__(self):
+        return f"{self.user} · {self.video} · {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_ended(self) -> bool:
+        return self.ended_at is not None
+
+
+class Analysis(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        PROCESSING = "processing"
+        COMPLETED = "completed"
+        FAILED = "failed"
+
+    class Provider(models.TextChoices):
+        POSE = "pose"
+        GEMINI = "gemini"
+
+    FINAL_STATUSES = (Status.COMPLETED, Status.FAILED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="analyses")
+    session = models.ForeignKey(PracticeSession, on_delete=models.CASCADE, related_name="analyses")
+    video = models.ForeignKey("playlists.Video", on_delete=models.PROTECT, related_name="analyses")
+    timestamp = models.FloatField(help_text="Seconds into the video.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    requested_provider = models.CharField(max_length=16, default="auto")
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    model = models.CharField(max_length=64, blank=True)
+    language = models.CharField(max_length=2, default="ja")
+
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    good_points = models.JSONField(default=list, blank=True)
+    improvements = models.JSONField(default=list, blank=True)
+    advice = models.TextField(blank=True)
+    short = models.JSONField(default=dict, blank=True, help_text="Short forms for reading while dancing.")
+    details = models.JSONField(default=dict, blank=True, help_text="Per-joint figures and how they were obtained.")
+
+    frame = models.FileField(upload_to="frames/%Y/%m/%d/", blank=True)
+    frame_sha256 = models.CharField(max_length=64, blank=True)
+    frame_mime = models.CharField(max_length=32, blank=True)
+    keypoints = models.JSONField(null=True, blank=True)
+    fingerprint = models.CharField(
+        max_length=64, blank=True, db_index=True, help_text="Key of the result cache: identical submissions share it."
+    )
+    cached = models.BooleanField(default=False)
+
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_until = models.DateTimeField(
+        null=True, blank=True, help_text="While processing: no other delivery may claim it before this."
+    )
+
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "analyses"
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="analysis_user_created"),
+            models.Index(fields=["video", "timestamp"], name="analysis_video_ts"),
+            models.Index(fields=["status", "created_at"], name="analysis_status_created"),
+            models.Index(fields=["session", "created_at"], name="analysis_session_created"),
+            models.Index(fields=["created_at"], name="analysis_created"),
+        ]
+
+    def __str__(self):
+        return f"{self.id} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL_STATUSES

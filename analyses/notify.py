@@ -1,0 +1,95 @@
+"""Wake long-polls when an analysis changes: Redis pub/sub, or in-process on the embedded default.
+
+Waiters hold no database connection while they wait; publishers call after the commit.
+"""
+
+import logging
+import threading
+import time
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+_CHANNEL = "analysis-updated:{}"
+
+# In-process fallback (eager Celery runs tasks in the web process).
+_local_lock = threading.Lock()
+_local_events: dict[str, set[threading.Event]] = {}
+
+
+def _redis():
+    if not settings.REDIS_URL:
+        return None
+    from django_redis import get_redis_connection
+
+    return get_redis_connection("default")
+
+
+def analysis_changed_publish(*, analysis_id) -> None:
+    key = str(analysis_id)
+    with _local_lock:
+        for event in _local_events.get(key, ()):
+            event.set()
+    try:
+        client = _redis()
+        if client is not None:
+            client.publish(_CHANNEL.format(key), b"1")
+    except Exception as exc:  # a missed wake-up only delays a poll until its timeout
+        logger.warning("analysis notification not published: %s", exc.__class__.__name__)
+
+
+class Subscription:
+    """Subscribe first, then read the row, then wait: no change can slip in between."""
+
+    def __init__(self, analysis_id):
+        self.key = str(analysis_id)
+        self.event = threading.Event()
+        self.pubsub = None
+
+    def __enter__(self):
+        with _local_lock:
+            _local_events.setdefault(self.key, set()).add(self.event)
+        try:
+            client = _redis()
+            if client is not None:
+                self.pubsub = client.pubsub(ignore_subscribe_messages=True)
+                self.pubsub.subscribe(_CHANNEL.format(self.key))
+        except Exception as exc:
+            logger.warning("analysis subscription unavailable: %s", exc.__class__.__name__)
+            self.pubsub = None
+        return self
+
+    def wait(self, timeout: float) -> bool:
+        """True when a change was announced within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if self.event.is_set():
+                return True
+            if self.pubsub is None:
+                return self.event.wait(remaining)
+            try:
+                # Short slices so an in-process event (eager mode) is also noticed.
+                message = self.pubsub.get_message(timeout=min(remaining, 0.5))
+            except Exception:
+                self.pubsub = None
+                continue
+            if message is not None:
+                return True
+
+    def __exit__(self, *exc):
+        with _local_lock:
+            events = _local_events.get(self.key)
+            if events is not None:
+                events.discard(self.event)
+                if not events:
+                    _local_events.pop(self.key, None)
+        if self.pubsub is not None:
+            try:
+                self.pubsub.close()
+            except Exception:
+                logger.debug("pubsub close failed", exc_info=True)
+        return False

@@ -1,0 +1,130 @@
+"""Turn a stored analysis into an analyzer call: load the frame, the reference, the grounding."""
+
+import logging
+
+from django.conf import settings
+
+from analyses import caching
+from analyses.analyzers.base import AnalyzerError, AnalyzerInput, AnalyzerResult, ReferenceContext
+
+logger = logging.getLogger(__name__)
+
+PROMPT_VERSION = "v1"
+
+
+def analyzer_version(provider: str) -> str:
+    """Part of the result-cache key: a new analyzer version never reuses old results."""
+    if provider == "gemini":
+        return f"gemini:{settings.GEMINI_MODEL}:{PROMPT_VERSION}"
+    from analyses.analyzers import pose
+
+    return f"pose:{pose.POSE_MODEL_VERSION}"
+
+
+def gemini_config():
+    from analyses.analyzers.gemini import GeminiConfig  # imports google-genai: only when needed
+
+    return GeminiConfig(
+        api_key=settings.GEMINI_API_KEY,
+        model=settings.GEMINI_MODEL,
+        base_url=settings.GEMINI_BASE_URL,
+        timeout_seconds=settings.GEMINI_TIMEOUT_SECONDS,
+        prompt_version=PROMPT_VERSION,
+    )
+
+
+def pose_reference(*, video, timestamp: float) -> ReferenceContext | None:
+    """The instructor's frames within the tolerance window around the timestamp, or None."""
+    from playlists.selectors import reference_window
+
+    window = reference_window(video=video, timestamp=timestamp, tolerance=settings.POSE_TOLERANCE_SECONDS)
+    if window is None:
+        return None
+    return ReferenceContext(fps=window.fps, start=window.start, frames=window.frames)
+
+
+def _pose_analyze(inp: AnalyzerInput) -> AnalyzerResult:
+    from analyses.analyzers import pose
+
+    return pose.analyze(
+        inp,
+        tolerance=settings.POSE_TOLERANCE_SECONDS,
+        visibility_threshold=settings.POSE_VISIBILITY_THRESHOLD,
+    )
+
+
+def _reference_description(*, analysis, config) -> tuple[str | None, int, int]:
+    """Shared description of the instructor's clip; fetched once per time bucket, then cached.
+
+    Returns the text (or None) and the tokens this call spent fetching it.
+    """
+    import time
+
+    from analyses.analyzers import gemini
+
+    lookup = {"youtube_id": analysis.video.youtube_id, "timestamp": analysis.timestamp, "language": analysis.language}
+    found = caching.reference_context_get(**lookup)
+    if found is not None:
+        return found["description"], 0, 0
+    flight = caching.SingleFlight(caching.reference_bucket_key(**lookup), ttl=int(config.timeout_seconds) + 5)
+    if flight.acquire() is False:
+        # Another analysis is describing this bucket: wait for it rather than pay twice.
+        deadline = time.monotonic() + config.timeout_seconds
+        while time.monotonic() < deadline:
+            found = caching.reference_context_get(**lookup)
+            if found is not None:
+                return found["description"], 0, 0
+            time.sleep(0.05)
+        return None, 0, 0
+    try:
+        start, end = gemini.clip_window(analysis.timestamp, config.clip_seconds)
+        text, input_tokens, output_tokens = gemini.describe_clip(
+            youtube_id=analysis.video.youtube_id, start=start, end=end, language=analysis.language, config=config
+        )
+        caching.reference_context_set(**lookup, description=text)
+        return text, input_tokens, output_tokens
+    except AnalyzerError as exc:
+        # Without a description the analysis sends the clip itself as a video part.
+        logger.info("reference description unavailable (%s); sending the clip", exc.code)
+        return None, getattr(exc, "input_tokens", 0), getattr(exc, "output_tokens", 0)
+    finally:
+        flight.release()
+
+
+def analysis_execute(*, analysis) -> AnalyzerResult:
+    frame = None
+    if analysis.frame:
+        with analysis.frame.open("rb") as handle:
+            frame = handle.read()
+    base = {
+        "frame": frame,
+        "frame_mime": analysis.frame_mime or None,
+        "keypoints": analysis.keypoints,
+        "youtube_id": analysis.video.youtube_id,
+        "timestamp": analysis.timestamp,
+        "language": analysis.language,
+    }
+    reference = pose_reference(video=analysis.video, timestamp=analysis.timestamp) if analysis.keypoints else None
+
+    if analysis.provider == "pose":
+        return _pose_analyze(AnalyzerInput(**base, reference=reference))
+
+    from analyses.analyzers import gemini
+
+    config = gemini_config()
+    pose_details = None
+    if analysis.keypoints:
+        try:
+            pose_details = _pose_analyze(AnalyzerInput(**base, reference=reference)).details
+        except AnalyzerError:
+            pose_details = None  # grounding is optional
+    description, describe_in, describe_out = _reference_description(analysis=analysis, config=config)
+    inp = AnalyzerInput(
+        **base,
+        reference=ReferenceContext(description=description) if description else None,
+        pose_details=pose_details,
+    )
+    result = gemini.analyze(inp, config=config)
+    result.input_tokens += describe_in
+    result.output_tokens += describe_out
+    return result

@@ -1,0 +1,251 @@
+"""Pipeline benchmark: gunicorn + PostgreSQL + Redis + one real Celery worker + a fake Gemini (1.5 s).
+
+300 submissions from 30 users. Prints:
+- completed analyses per second, and its ratio to the worker's theoretical bound
+  (concurrency / Gemini delay); target >= 0.8;
+- the median server time (Server-Timing header) of POST /api/v1/analyses/ as a ratio to
+  GET /api/v1/auth/me/ measured in the same run, interleaved; target <= 3.
+
+Run by hand from the project root (PostgreSQL and Redis on localhost):
+    .venv/bin/python bench/pipeline.py [--users 30 --per-user 10 --concurrency 16 --delay 1.5]
+"""
+
+import argparse
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from analyses.analyzers import synthetic  # noqa: E402
+from bench.fake_gemini import FakeGemini  # noqa: E402
+
+PYTHON = sys.executable
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def request(method, url, body=None, token=None, timeout=30):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            payload = resp.read()
+            status, headers = resp.status, resp.headers
+    except urllib.error.HTTPError as exc:
+        payload, status, headers = exc.read(), exc.code, exc.headers
+    timing = headers.get("Server-Timing", "")
+    server_ms = float(timing.split("dur=")[1]) if "dur=" in timing else None
+    return status, (json.loads(payload) if payload else None), server_ms
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=30)
+    parser.add_argument("--per-user", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=16, help="worker concurrency (threads)")
+    parser.add_argument("--delay", type=float, default=1.5, help="fake Gemini answer delay, seconds")
+    parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/dancecoach_bench")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    args = parser.parse_args()
+
+    import psycopg
+
+    db_name = args.database.rsplit("/", 1)[1]
+    admin_url = args.database.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{db_name}"')
+    import redis
+
+    redis.Redis.from_url(args.redis).flushdb()
+
+    fake = FakeGemini(delay=args.delay, record=False).start()
+    media = ROOT / "bench" / "results" / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-" + "x" * 60,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": args.database,
+        "REDIS_URL": args.redis,
+        "GEMINI_API_KEY": "AIzaFAKE-BENCH",
+        "GEMINI_BASE_URL": fake.base_url,
+        "GEMINI_TIMEOUT_SECONDS": "30",
+        "MEDIA_ROOT": str(media),
+        "RATELIMIT_REGISTER_IP": "1000/m",
+        "RATELIMIT_LOGIN_IP": "1000/m",
+        "RATELIMIT_DEFAULT_USER": "10000/m",
+        "LOG_LEVEL": "WARNING",
+    }
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    web = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "8",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    worker = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=threads",
+            f"--concurrency={args.concurrency}",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--prefetch-multiplier=1",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                if request("GET", f"{base}/healthz")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        tokens = []
+        for i in range(args.users):
+            status, body, _ = request(
+                "POST",
+                f"{base}/api/v1/auth/register/",
+                {"email": f"bench{i}@example.com", "username": f"bench{i}", "password": "bench-password-2026"},
+            )
+            assert status == 201, body
+            tokens.append(body["access_token"])
+
+        keypoints = synthetic.keypoints_to_dicts(synthetic.pose_from_angles(**synthetic.choreography_params(2.0)))
+        frame = synthetic.render_pose_jpeg(keypoints, width=320, height=240)
+        import base64
+
+        frame_b64 = base64.b64encode(frame).decode()
+        # Warm up both endpoints (imports, connections) before measuring.
+        for _ in range(5):
+            request("GET", f"{base}/api/v1/auth/me/", token=tokens[0])
+
+        post_ms, me_ms, ids, errors = [], [], [], []
+        lock = threading.Lock()
+
+        def dancer(i):
+            token = tokens[i]
+            for k in range(args.per_user):
+                body = {
+                    "youtube_url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+                    "timestamp": float(i * args.per_user + k) / 10,  # distinct: no cache hits
+                    "user_frame": frame_b64,
+                    "keypoints": keypoints,
+                    "provider": "gemini",
+                }
+                status, answer, ms = request("POST", f"{base}/api/v1/analyses/", body, token)
+                _, _, me = request("GET", f"{base}/api/v1/auth/me/", token=token)
+                with lock:
+                    if status in (201, 202):
+                        ids.append(answer["id"])
+                        post_ms.append(ms)
+                    else:
+                        errors.append((status, answer))
+                    me_ms.append(me)
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=args.users) as pool:
+            list(pool.map(dancer, range(args.users)))
+        submitted_at = time.monotonic()
+
+        import psycopg
+
+        total = len(ids)
+        with psycopg.connect(args.database.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                done = conn.execute(
+                    "SELECT count(*) FROM analyses_analysis WHERE status IN ('completed', 'failed')"
+                ).fetchone()[0]
+                if done >= total:
+                    break
+                time.sleep(0.1)
+            finished = time.monotonic()
+            by_status = dict(conn.execute("SELECT status, count(*) FROM analyses_analysis GROUP BY status").fetchall())
+
+        elapsed = finished - started
+        rate = total / elapsed
+        bound = args.concurrency / args.delay
+        post_median = statistics.median(post_ms)
+        me_median = statistics.median(me_ms)
+        print(f"machine: {cpu_model()}, {os.cpu_count()} cores")
+        print(f"submissions: {total} accepted, {len(errors)} refused {errors[:3]}; statuses {by_status}")
+        print(f"submitting took {submitted_at - started:.1f} s; all finished after {elapsed:.1f} s")
+        print(
+            f"completed per second: {rate:.2f}; worker bound {args.concurrency}/{args.delay:g} s = {bound:.2f}/s; "
+            f"ratio {rate / bound:.2f} (target >= 0.8)"
+        )
+        print(
+            f"server time median: POST analyses {post_median:.2f} ms, GET me {me_median:.2f} ms; "
+            f"ratio {post_median / me_median:.2f} (target <= 3)"
+        )
+    finally:
+        for proc in (web, worker):
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in (web, worker):
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
