@@ -3,10 +3,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from analyses.stats_api import StatsApi
 from config import health
 
 api_v1 = [
     path("auth/", include("accounts.urls")),
+    path("stats/", StatsApi.as_view(), name="stats"),
 ]
 
 urlpatterns = [
