@@ -1,0 +1,227 @@
+"""Operator work on many analyses: purging old frames and re-analysing in batches.
+
+Used by the management commands (`purge_frames`, `reanalyze`) and the `analyses.purge_frames`
+beat task. Rows are walked in batches by keyset (created_at, id), never loaded whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from analyses import services
+from analyses.models import Analysis
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 500
+
+
+def batches(queryset, *, batch_size: int, limit: int | None = None) -> Iterator[list[tuple]]:
+    """(id, created_at) of the queryset's rows, oldest first, `batch_size` at a time.
+
+    Keyset pagination: rows changed while walking (a status flips, a frame is cleared) never
+    make the walk skip or repeat a row.
+    """
+    ordered = queryset.order_by("created_at", "pk")
+    after = None
+    seen = 0
+    while limit is None or seen < limit:
+        page = ordered
+        if after is not None:
+            page = page.filter(Q(created_at__gt=after[1]) | Q(created_at=after[1], pk__gt=after[0]))
+        size = batch_size if limit is None else min(batch_size, limit - seen)
+        rows = list(page.values_list("pk", "created_at")[:size])
+        if not rows:
+            return
+        seen += len(rows)
+        after = rows[-1]
+        yield rows
+
+
+# --- frames ------------------------------------------------------------------------------------
+
+
+@dataclass
+class PurgeSummary:
+    matched: int = 0
+    purged: int = 0
+    missing_files: int = 0
+    skipped: int = 0  # changed under us (re-analysis started, already purged)
+    bytes_freed: int = 0
+    cutoff: object = None
+
+
+def frames_purgeable(*, older_than_days: int | None = None, now=None):
+    """Finished analyses older than the retention whose frame file is still stored."""
+    days = settings.FRAME_RETENTION_DAYS if older_than_days is None else older_than_days
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    queryset = Analysis.objects.filter(created_at__lt=cutoff, status__in=Analysis.FINAL_STATUSES).exclude(frame="")
+    return queryset, cutoff
+
+
+def frames_purge(
+    *,
+    older_than_days: int | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> PurgeSummary:
+    """Delete the frame files of old finished analyses; the rows (and the frames' SHA-256) stay.
+
+    Each row is cleared first, conditionally (still finished, still pointing at that file), and
+    its file deleted after: a failure in between leaves an orphan file, never a row pointing
+    at nothing. A row being re-analysed (pending or processing) keeps its frame.
+    """
+    queryset, cutoff = frames_purgeable(older_than_days=older_than_days)
+    summary = PurgeSummary(matched=queryset.count(), cutoff=cutoff)
+    if dry_run:
+        return summary
+    for rows in batches(queryset, batch_size=batch_size):
+        ids = [pk for pk, _ in rows]
+        for pk, name in Analysis.objects.filter(pk__in=ids).exclude(frame="").values_list("pk", "frame"):
+            cleared = Analysis.objects.filter(pk=pk, frame=name, status__in=Analysis.FINAL_STATUSES).update(frame="")
+            if not cleared:
+                summary.skipped += 1
+                continue
+            storage = Analysis._meta.get_field("frame").storage
+            try:
+                if storage.exists(name):
+                    try:
+                        summary.bytes_freed += storage.size(name)
+                    except (OSError, NotImplementedError):
+                        pass
+                    storage.delete(name)
+                else:
+                    summary.missing_files += 1
+            except OSError as exc:  # the row is cleared; the file stays as an orphan
+                logger.warning("frame %s of analysis %s not deleted: %s", name, pk, exc)
+            summary.purged += 1
+        if progress:
+            progress(len(rows))
+    return summary
+
+
+# --- re-analysis -----------------------------------------------------------------------------
+
+
+REANALYZABLE = (Analysis.Status.COMPLETED, Analysis.Status.FAILED, Analysis.Status.PENDING)
+
+
+def reanalyze_queryset(
+    *,
+    statuses=None,
+    video: str | None = None,
+    user: str | None = None,
+    since=None,
+    until=None,
+    provider: str | None = None,
+    completed_before=None,
+):
+    """Analyses matching the operator's filters (created in [since, until))."""
+    queryset = Analysis.objects.filter(status__in=statuses or (Analysis.Status.COMPLETED, Analysis.Status.FAILED))
+    if video:
+        queryset = (
+            queryset.filter(video__youtube_id=video)
+            if not str(video).isdigit()
+            else queryset.filter(video_id=int(video))
+        )
+    if user:
+        queryset = queryset.filter(user__email__iexact=user) if "@" in str(user) else queryset.filter(user_id=user)
+    if since:
+        queryset = queryset.filter(created_at__gte=since)
+    if until:
+        queryset = queryset.filter(created_at__lt=until)
+    if provider:
+        queryset = queryset.filter(provider=provider)
+    if completed_before:
+        # Resuming: skip what this run already re-analysed (finished after it started).
+        queryset = queryset.filter(Q(completed_at__lt=completed_before) | Q(completed_at__isnull=True))
+    return queryset
+
+
+@dataclass
+class ReanalyzeSummary:
+    matched: int = 0
+    requeued: int = 0
+    resumed: int = 0  # left pending by an interrupted run, picked up again
+    skipped: int = 0  # running elsewhere (processing): left alone
+    completed: int = 0
+    failed: int = 0
+    statuses: dict = field(default_factory=dict)
+
+
+def _run_inline(analysis_id) -> str:
+    """Run one pending analysis here until it is final (retries after their backoff, bounded)."""
+    while True:
+        outcome = services.analysis_run(analysis_id=analysis_id)
+        if outcome.retry_in is None:
+            return Analysis.objects.filter(pk=analysis_id).values_list("status", flat=True).first() or "missing"
+        if outcome.status == "held":
+            return "held"
+        time.sleep(min(outcome.retry_in, settings.ANALYSIS_RETRY_BACKOFF_MAX_SECONDS))
+
+
+def reanalyze_one(*, analysis_id, to_provider: str | None = None, sync: bool = False) -> str:
+    """Re-analyse one analysis: "requeued", "resumed", "skipped", or with sync its final status.
+
+    With `sync` the requeue and the run happen in one transaction: the enqueue that
+    analysis_reanalyze schedules on commit then finds the row finished and does nothing (in
+    eager mode too), and an interruption rolls the row back to its previous result.
+    """
+    from analyses.tasks import analysis_enqueue
+
+    with transaction.atomic():
+        analysis = Analysis.objects.select_for_update().select_related("video").filter(pk=analysis_id).first()
+        if analysis is None:
+            return "missing"
+        if analysis.status == Analysis.Status.PROCESSING:
+            return "skipped"
+        if analysis.status == Analysis.Status.PENDING:
+            how = "resumed"
+            if not sync:
+                transaction.on_commit(lambda: analysis_enqueue(analysis_id=analysis_id))
+        else:
+            if not services.analysis_reanalyze(analysis=analysis, provider=to_provider):
+                return "skipped"
+            how = "requeued"
+        if not sync:
+            return how
+        return _run_inline(analysis_id)
+
+
+def reanalyze(
+    *,
+    queryset,
+    to_provider: str | None = None,
+    sync: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    limit: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ReanalyzeSummary:
+    summary = ReanalyzeSummary(matched=queryset.count() if limit is None else min(limit, queryset.count()))
+    for rows in batches(queryset, batch_size=batch_size, limit=limit):
+        for pk, _ in rows:
+            outcome = reanalyze_one(analysis_id=pk, to_provider=to_provider, sync=sync)
+            summary.statuses[outcome] = summary.statuses.get(outcome, 0) + 1
+            if outcome in ("skipped", "held", "missing"):
+                summary.skipped += 1
+            elif outcome == "resumed":
+                summary.resumed += 1
+            elif outcome == "requeued":
+                summary.requeued += 1
+            elif outcome == Analysis.Status.COMPLETED:
+                summary.completed += 1
+            elif outcome == Analysis.Status.FAILED:
+                summary.failed += 1
+        if progress:
+            progress(len(rows))
+    return summary

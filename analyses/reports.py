@@ -1,0 +1,276 @@
+"""The staff reports' figures (DESIGN §8), shared by the admin page, its CSV and `manage.py report`.
+
+Every figure is computed by the database, in a bounded number of queries whatever the
+number of analyses: totals (one aggregate), per day (one GROUP BY on the day in the
+reports' time zone), the score distribution (one GROUP BY on the 10-point bin), failures by
+error code (one GROUP BY), latency percentiles (one query with percentile_cont on
+PostgreSQL; elsewhere one count and one ORDER BY ... LIMIT/OFFSET per percentile, with the
+same interpolation as percentile_cont) and top videos (one GROUP BY ... LIMIT). Python only
+arranges the rows it gets back and multiplies two token sums by the prices.
+
+Days are calendar days in settings.STATS_DEFAULT_TIME_ZONE; the range includes both ends.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta, tzinfo
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Aggregate, Avg, Count, F, FloatField, IntegerField, Q, Sum
+from django.db.models.functions import Least, TruncDate
+from django.utils import timezone
+
+from analyses.models import Analysis
+from analyses.stats import day_start, time_zone_get
+
+DEFAULT_DAYS = 30
+TOP_VIDEOS = 10
+PERCENTILES = (0.5, 0.95)
+SCORE_BINS = [(lo, lo + 9 if lo < 90 else 100) for lo in range(0, 100, 10)]
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's `percentile_cont(f) WITHIN GROUP (ORDER BY expr)`."""
+
+    function = "PERCENTILE_CONT"
+    name = "PercentileCont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+@dataclass(frozen=True)
+class DateRange:
+    start: date
+    end: date  # inclusive
+    tz: tzinfo
+
+    @classmethod
+    def last_days(cls, days: int = DEFAULT_DAYS, *, tz: tzinfo | None = None, today: date | None = None):
+        tz = tz or time_zone_get(None)
+        today = today or timezone.now().astimezone(tz).date()
+        return cls(start=today - timedelta(days=days - 1), end=today, tz=tz)
+
+    @property
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+    def q(self) -> Q:
+        return Q(
+            created_at__gte=day_start(self.start, self.tz),
+            created_at__lt=day_start(self.end + timedelta(days=1), self.tz),
+        )
+
+
+def _ratio(part, whole, digits: int = 4):
+    return round(part / whole, digits) if whole else None
+
+
+def _round(value, digits: int = 1):
+    return None if value is None else round(float(value), digits)
+
+
+def latency_percentiles(queryset) -> dict[str, float | None]:
+    """p50 and p95 of `latency_ms` over a queryset, computed by the database."""
+    values = queryset.filter(latency_ms__isnull=False)
+    if connection.vendor == "postgresql":
+        row = values.aggregate(
+            **{f"p{round(p * 100)}": PercentileCont("latency_ms", p) for p in PERCENTILES},
+        )
+        return {key: _round(value) for key, value in row.items()}
+    # Elsewhere: percentile_cont's interpolation between the two nearest ranks, each fetched
+    # by the database with ORDER BY ... LIMIT 2 OFFSET k.
+    n = values.count()
+    out = {}
+    ordered = values.order_by("latency_ms").values_list("latency_ms", flat=True)
+    for p in PERCENTILES:
+        key = f"p{round(p * 100)}"
+        if n == 0:
+            out[key] = None
+            continue
+        position = p * (n - 1)
+        lower = math.floor(position)
+        pair = list(ordered[lower : lower + 2])
+        upper_value = pair[1] if len(pair) > 1 else pair[0]
+        out[key] = _round(pair[0] + (upper_value - pair[0]) * (position - lower))
+    return out
+
+
+def report_build(date_range: DateRange | None = None) -> dict:
+    """Every figure of the reports page for a date range (default: the last 30 days)."""
+    date_range = date_range or DateRange.last_days()
+    in_range = Analysis.objects.filter(date_range.q())
+    completed = Q(status=Analysis.Status.COMPLETED)
+    failed = Q(status=Analysis.Status.FAILED)
+    gemini = Q(provider=Analysis.Provider.GEMINI)
+
+    totals = in_range.aggregate(
+        analyses=Count("pk"),
+        completed=Count("pk", filter=completed),
+        failed=Count("pk", filter=failed),
+        unfinished=Count("pk", filter=~(completed | failed)),
+        cached=Count("pk", filter=completed & Q(cached=True)),
+        active_users=Count("user", distinct=True),
+        average_score=Avg("score", filter=completed),
+        gemini_analyses=Count("pk", filter=gemini),
+        input_tokens=Sum("input_tokens", filter=gemini, default=0),
+        output_tokens=Sum("output_tokens", filter=gemini, default=0),
+    )
+
+    daily_rows = (
+        in_range.annotate(day=TruncDate("created_at", tzinfo=date_range.tz))
+        .values("day")
+        .annotate(
+            analyses=Count("pk"),
+            completed=Count("pk", filter=completed),
+            failed=Count("pk", filter=failed),
+            active_users=Count("user", distinct=True),
+            average_score=Avg("score", filter=completed),
+            input_tokens=Sum("input_tokens", filter=gemini, default=0),
+            output_tokens=Sum("output_tokens", filter=gemini, default=0),
+        )
+        .order_by("day")
+    )
+    by_day = {row["day"]: row for row in daily_rows}
+    daily = []
+    for day in date_range.days:
+        row = by_day.get(day, {})
+        daily.append(
+            {
+                "date": day,
+                "analyses": row.get("analyses", 0),
+                "completed": row.get("completed", 0),
+                "failed": row.get("failed", 0),
+                "active_users": row.get("active_users", 0),
+                "average_score": _round(row.get("average_score")),
+                "input_tokens": row.get("input_tokens", 0),
+                "output_tokens": row.get("output_tokens", 0),
+            }
+        )
+
+    # Scores 0..100 in ten bins: 0-9, 10-19, ..., 90-100 (100 joins the last bin).
+    bin_rows = (
+        in_range.filter(completed, score__isnull=False)
+        .annotate(bin=Least(F("score") / 10, 9, output_field=IntegerField()))
+        .values("bin")
+        .annotate(n=Count("pk"))
+    )
+    bin_counts = {int(row["bin"]): row["n"] for row in bin_rows}
+    distribution = [
+        {"bin": f"{lo}-{hi}", "low": lo, "high": hi, "analyses": bin_counts.get(i, 0)}
+        for i, (lo, hi) in enumerate(SCORE_BINS)
+    ]
+
+    error_rows = in_range.filter(failed).values("error_code").annotate(n=Count("pk")).order_by("-n", "error_code")
+    failures = [
+        {
+            "error_code": row["error_code"] or "(none)",
+            "analyses": row["n"],
+            "share_of_failures": _ratio(row["n"], totals["failed"]),
+        }
+        for row in error_rows
+    ]
+
+    # Analyzer latency: completed analyses that called an analyzer (cache hits answer at once).
+    latency = latency_percentiles(in_range.filter(completed, cached=False))
+
+    top = (
+        in_range.values("video", "video__youtube_id", "video__title")
+        .annotate(
+            analyses=Count("pk"),
+            users=Count("user", distinct=True),
+            average_score=Avg("score", filter=completed),
+        )
+        .order_by("-analyses", "video")[:TOP_VIDEOS]
+    )
+    top_videos = [
+        {
+            "video_id": row["video"],
+            "youtube_id": row["video__youtube_id"],
+            "title": row["video__title"],
+            "analyses": row["analyses"],
+            "users": row["users"],
+            "average_score": _round(row["average_score"]),
+        }
+        for row in top
+    ]
+
+    finished = totals["completed"] + totals["failed"]
+    price_in = settings.GEMINI_PRICE_INPUT_PER_MTOK
+    price_out = settings.GEMINI_PRICE_OUTPUT_PER_MTOK
+    cost = totals["input_tokens"] / 1e6 * price_in + totals["output_tokens"] / 1e6 * price_out
+    return {
+        "range": {"start": date_range.start, "end": date_range.end, "time_zone": str(date_range.tz)},
+        "totals": {
+            "analyses": totals["analyses"],
+            "completed": totals["completed"],
+            "failed": totals["failed"],
+            "unfinished": totals["unfinished"],
+            "active_users": totals["active_users"],
+            "average_score": _round(totals["average_score"]),
+            "failure_rate": _ratio(totals["failed"], finished),
+            "cache_hits": totals["cached"],
+            "cache_hit_rate": _ratio(totals["cached"], totals["completed"]),
+            "latency_p50_ms": latency["p50"],
+            "latency_p95_ms": latency["p95"],
+            "gemini_analyses": totals["gemini_analyses"],
+            "input_tokens": totals["input_tokens"],
+            "output_tokens": totals["output_tokens"],
+            "estimated_cost_usd": round(cost, 4),
+        },
+        "prices": {"input_per_mtok": price_in, "output_per_mtok": price_out},
+        "daily": daily,
+        "score_distribution": distribution,
+        "failures_by_code": failures,
+        "top_videos": top_videos,
+    }
+
+
+CSV_HEADER = ("section", "key", "metric", "value")
+
+
+def report_rows(report: dict):
+    """The report as tidy rows (section, key, metric, value): one header, easy to pivot."""
+    r = report["range"]
+    yield ("range", "", "start", r["start"].isoformat())
+    yield ("range", "", "end", r["end"].isoformat())
+    yield ("range", "", "time_zone", r["time_zone"])
+    for metric, value in report["totals"].items():
+        yield ("totals", "", metric, "" if value is None else value)
+    for day in report["daily"]:
+        for metric, value in day.items():
+            if metric != "date":
+                yield ("daily", day["date"].isoformat(), metric, "" if value is None else value)
+    for row in report["score_distribution"]:
+        yield ("score_distribution", row["bin"], "analyses", row["analyses"])
+    for row in report["failures_by_code"]:
+        yield ("failures_by_code", row["error_code"], "analyses", row["analyses"])
+        yield ("failures_by_code", row["error_code"], "share_of_failures", row["share_of_failures"])
+    for row in report["top_videos"]:
+        key = row["youtube_id"]
+        for metric in ("title", "analyses", "users", "average_score"):
+            value = row[metric]
+            yield ("top_videos", key, metric, "" if value is None else value)
+
+
+def _cell(value):
+    # A title typed by a user must not become a spreadsheet formula.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def report_csv(report: dict, out=None) -> str | None:
+    """Write the CSV to `out` (a text file), or return it as a string."""
+    buffer = out or io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_HEADER)
+    writer.writerows(tuple(_cell(v) for v in row) for row in report_rows(report))
+    return None if out is not None else buffer.getvalue()
