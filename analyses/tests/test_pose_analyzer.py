@@ -1,0 +1,499 @@
+"""The local pose analyzer: calibration figures, feedback, errors. No database."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+
+import numpy as np
+import pytest
+
+from analyses.analyzers import pose, pose_phrases, synthetic
+from analyses.analyzers.base import AnalyzerInput, PermanentAnalyzerError, ReferenceContext
+
+FPS = 30
+TRACK = synthetic.choreography_track(fps=FPS, seconds=10.0, seed=0)
+TRACK_CTX = ReferenceContext(fps=FPS, start=0.0, frames=TRACK)
+TIMES = (2.0, 3.5, 5.0, 6.6, 8.0)  # well inside the track, so the +-1 s window is whole
+
+
+def frame_at(t: float) -> np.ndarray:
+    return TRACK[round(t * FPS)].astype(np.float64)
+
+
+def run(landmarks, t: float = 5.0, ctx: ReferenceContext | None = TRACK_CTX, language: str = "en", **kwargs):
+    keypoints = landmarks if isinstance(landmarks, list) else synthetic.keypoints_to_dicts(landmarks)
+    inp = AnalyzerInput(
+        frame=None,
+        frame_mime=None,
+        keypoints=keypoints,
+        youtube_id="dQw4w9WgXcQ",
+        timestamp=t,
+        language=language,
+        reference=ctx,
+    )
+    return pose.analyze(inp, **kwargs)
+
+
+def held_pose_ctx(landmarks: np.ndarray, t: float) -> ReferenceContext:
+    """The pose held still for +-1 s around t: the reference is exactly the unchanged pose."""
+    frames = np.repeat(landmarks[None].astype(np.float32), 2 * FPS + 1, axis=0)
+    return ReferenceContext(fps=FPS, start=t - 1.0, frames=frames)
+
+
+def with_noise(landmarks: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    out = landmarks.copy()
+    out[:, :2] += rng.normal(0.0, sigma, (len(out), 2))
+    return out
+
+
+# Synthetic poses are built to a body height (ankle to top of head) of `scale` frame heights.
+BODY_HEIGHT = synthetic.choreography_params(0.0)["scale"]
+
+
+# --- Acceptance figures -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("t", TIMES)
+def test_reference_pose_scores_at_least_98(t):
+    result = run(frame_at(t), t)
+    assert result.score >= 98
+    assert result.details["score"] >= 98
+    assert result.details["time_offset"] == 0.0
+    assert result.details["mirrored"] is False
+
+
+@pytest.mark.parametrize("t", TIMES)
+def test_mirrored_reference_pose_scores_at_least_98_and_says_it_was_mirrored(t):
+    result = run(pose.mirror_landmarks(frame_at(t)), t)
+    assert result.score >= 98
+    assert result.details["mirrored"] is True
+
+
+def test_mirrored_pose_without_mirroring_allowed_scores_low():
+    t = 5.0
+    assert run(pose.mirror_landmarks(frame_at(t)), t, allow_mirror=False).score < 60
+
+
+def test_two_percent_landmark_noise_keeps_the_score_at_least_90():
+    # Noise: gaussian on x and y, sigma = 2% of body size (body height 0.8 of the frame, so
+    # sigma = 0.016 in frame coordinates). Mean over 60 noisy frames.
+    rng = np.random.default_rng(7)
+    sigma = 0.02 * BODY_HEIGHT
+    scores = []
+    for _ in range(60):
+        t = round(float(rng.uniform(1.5, 8.5)) * FPS) / FPS
+        scores.append(run(with_noise(frame_at(t), sigma, rng), t).details["score"])
+    assert np.mean(scores) >= 90, np.mean(scores)
+
+
+def test_two_percent_of_frame_noise_still_scores_at_least_85_on_average():
+    # The harsher reading: sigma = 0.02 of frame coordinates (2.5% of this body's height).
+    rng = np.random.default_rng(8)
+    scores = []
+    for _ in range(60):
+        t = round(float(rng.uniform(1.5, 8.5)) * FPS) / FPS
+        scores.append(run(with_noise(frame_at(t), 0.02, rng), t).details["score"])
+    assert np.mean(scores) >= 85, np.mean(scores)
+
+
+@pytest.mark.parametrize("t", TIMES)
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_one_arm_rotated_90_degrees_loses_at_least_15_points_and_is_the_first_improvement(t, side):
+    params = synthetic.choreography_params(t)
+    unchanged = synthetic.pose_from_angles(**params)
+    elevation = params[f"{side}_shoulder"]
+    raised = elevation < 90.0  # rotate towards the middle of the range so the arm stays in reach
+    rotated = synthetic.pose_from_angles(**{**params, f"{side}_shoulder": elevation + (90.0 if raised else -90.0)})
+    ctx = held_pose_ctx(unchanged, t)
+
+    base = run(unchanged, t, ctx)
+    result = run(rotated, t, ctx)
+    assert base.details["score"] - result.details["score"] >= 15
+    # The dancer's arm is now higher than the reference when it was raised: "lower it".
+    expected = f"Lower your {side} arm" if raised else f"Raise your {side} arm higher"
+    assert result.improvements[0] == expected
+    assert result.details["weakest"][0] == f"{side}_arm"
+    ja = run(rotated, t, ctx, language="ja")
+    side_ja = "左" if side == "left" else "右"
+    assert ja.improvements[0].startswith(f"{side_ja}腕")
+    assert ("下げ" if raised else "上げ") in ja.improvements[0]
+
+
+def test_one_arm_rotated_against_the_moving_track_still_names_that_arm():
+    t = 5.0
+    params = synthetic.choreography_params(t)
+    rotated = synthetic.pose_from_angles(**{**params, "left_shoulder": params["left_shoulder"] + 90.0})
+    result = run(rotated, t)
+    assert "left arm" in result.improvements[0]
+    assert run(frame_at(t), t).details["score"] - result.details["score"] >= 15
+
+
+def test_random_plausible_poses_score_a_mean_below_40():
+    # 500 random poses against the moving track (+-1 s window, mirroring allowed): the best of
+    # 122 candidate frames each, so this is chance level with every advantage.
+    rng = np.random.default_rng(3)
+    scores = [
+        run(synthetic.random_plausible_pose(rng), float(rng.uniform(1.5, 8.5))).details["score"] for _ in range(500)
+    ]
+    assert np.mean(scores) < 40, np.mean(scores)
+
+
+@pytest.mark.parametrize("t", TIMES)
+@pytest.mark.parametrize("shift", [0.5, -0.5])
+def test_a_pose_shifted_by_half_a_second_is_found_with_its_offset(t, shift):
+    # The dancer shows what the instructor did `shift` seconds earlier: late by `shift`.
+    result = run(frame_at(t - shift), t)
+    assert abs(result.details["time_offset"] - shift) <= 0.05
+    assert abs(result.details["matched_time"] - (t - shift)) <= 0.05
+    assert result.score >= 98
+
+
+def test_a_late_dancer_with_noise_is_still_found_late():
+    rng = np.random.default_rng(11)
+    result = run(with_noise(frame_at(4.5), 0.01, rng), 5.0)
+    assert abs(result.details["time_offset"] - 0.5) <= 0.05
+    assert result.advice == "You are 0.5 s late: anticipate the beat"
+    assert result.short["advice"] == "0.5 s late: anticipate"
+
+
+def test_an_early_dancer_gets_early_timing_advice_in_japanese():
+    result = run(frame_at(5.4), 5.0, language="ja")
+    assert result.details["time_offset"] == pytest.approx(-0.4, abs=0.05)
+    assert result.advice.startswith("0.4秒早い")
+
+
+@pytest.mark.parametrize("factor", [0.5, 2.0])
+def test_scaling_and_moving_the_pose_changes_the_score_by_less_than_1_point(factor):
+    rng = np.random.default_rng(5)
+    t = 5.0
+    noisy = with_noise(frame_at(t), 0.01, rng)  # not a perfect match, so the score can move
+    moved = noisy.copy()
+    centre = noisy[:, :2].mean(axis=0)
+    moved[:, :2] = (noisy[:, :2] - centre) * factor + centre + np.array([0.17, -0.09])
+    a, b = run(noisy, t), run(moved, t)
+    assert abs(a.details["score"] - b.details["score"]) < 1.0
+    assert abs(a.score - b.score) <= 1
+
+
+def test_identical_input_gives_identical_results():
+    rng = np.random.default_rng(9)
+    keypoints = synthetic.keypoints_to_dicts(with_noise(frame_at(3.0), 0.02, rng))
+    first = run(copy.deepcopy(keypoints), 3.0, language="ja")
+    second = run(copy.deepcopy(keypoints), 3.0, language="ja")
+    assert first == second
+    assert json.dumps(first.details, sort_keys=True) == json.dumps(second.details, sort_keys=True)
+
+
+# --- Errors -------------------------------------------------------------------------------
+
+
+def test_missing_keypoints_raise_keypoints_required():
+    inp = AnalyzerInput(frame=b"jpeg", frame_mime="image/jpeg", keypoints=None, youtube_id="x", timestamp=1.0)
+    with pytest.raises(PermanentAnalyzerError) as exc:
+        pose.analyze(inp)
+    assert exc.value.code == "keypoints_required"
+    assert exc.value.transient is False
+
+
+def test_low_visibility_raises_pose_not_visible():
+    landmarks = frame_at(5.0)
+    landmarks[:, 3] = 0.2
+    with pytest.raises(PermanentAnalyzerError) as exc:
+        run(landmarks)
+    assert exc.value.code == "pose_not_visible"
+
+
+def test_only_one_visible_limb_raises_pose_not_visible():
+    landmarks = frame_at(5.0)
+    landmarks[[13, 14, 15, 16, 25, 26, 27, 28], 3] = 0.1  # elbows, wrists, knees hidden...
+    landmarks[[13, 15], 3] = 0.9  # ...except the left arm
+    with pytest.raises(PermanentAnalyzerError) as exc:
+        run(landmarks)
+    assert exc.value.code == "pose_not_visible"
+
+
+def test_invisible_limbs_below_the_threshold_are_ignored_not_scored():
+    t = 5.0
+    landmarks = frame_at(t)
+    landmarks[[27, 28, 29, 30, 31, 32], 3] = 0.3  # ankles and feet out of sight
+    landmarks[[27, 28], :2] += 0.3  # and wildly wrong: must not matter
+    result = run(landmarks, t)
+    assert result.score >= 98
+    assert result.details["joints"]["left_knee"]["score"] is None
+    assert result.details["segments"]["left_shin"]["score"] is None
+    assert result.details["body_parts"]["left_leg"] is not None  # the thigh still counts
+
+
+def test_hips_out_of_sight_fall_back_to_a_shoulder_frame():
+    t = 5.0
+    landmarks = frame_at(t)
+    landmarks[23:, 3] = 0.1  # everything from the hips down
+    result = run(landmarks, t)
+    assert result.details["torso_frame"] == "shoulders"
+    assert result.details["body_parts"]["left_leg"] is None
+    assert result.score >= 90
+
+
+def test_malformed_keypoints_raise_keypoints_invalid():
+    with pytest.raises(PermanentAnalyzerError) as exc:
+        run([{"x": 0.5, "y": 0.5}] * 12)
+    assert exc.value.code == "keypoints_invalid"
+    bad = synthetic.keypoints_to_dicts(frame_at(5.0))
+    bad[3]["x"] = float("nan")
+    with pytest.raises(PermanentAnalyzerError):
+        run(bad)
+
+
+def test_keypoints_without_z_or_visibility_are_accepted():
+    keypoints = [{"x": k["x"], "y": k["y"]} for k in synthetic.keypoints_to_dicts(frame_at(5.0))]
+    keypoints[0]["visibility"] = None
+    assert run(keypoints, 5.0).score >= 98
+
+
+# --- Feedback -----------------------------------------------------------------------------
+
+
+def test_a_straight_knee_is_asked_to_bend_and_a_bent_one_to_straighten():
+    t = 5.0
+    params = synthetic.choreography_params(t)
+    bent = {**params, "right_knee": 60.0}
+    straight = {**params, "right_knee": 0.0}
+    result = run(synthetic.pose_from_angles(**straight), t, held_pose_ctx(synthetic.pose_from_angles(**bent), t))
+    assert result.improvements[0] == "Bend your right knee more"
+    result = run(synthetic.pose_from_angles(**bent), t, held_pose_ctx(synthetic.pose_from_angles(**straight), t))
+    assert result.improvements[0] == "Straighten your right knee"
+
+
+def test_a_straight_elbow_is_asked_to_bend_in_japanese():
+    t = 5.0
+    params = synthetic.choreography_params(t)
+    ctx = held_pose_ctx(synthetic.pose_from_angles(**{**params, "left_elbow": 90.0}), t)
+    result = run(synthetic.pose_from_angles(**{**params, "left_elbow": 0.0}), t, ctx, language="ja")
+    assert result.improvements[0] == "左ひじをもっと曲げましょう"
+    assert result.short["improvements"][0] == "左ひじを曲げて"
+
+
+def test_mirrored_match_names_the_dancers_own_limbs():
+    # The dancer mirrors the instructor and, on top, holds their own right arm wrong.
+    t = 5.0
+    params = synthetic.choreography_params(t)
+    ctx = held_pose_ctx(synthetic.pose_from_angles(**params), t)
+    # Mirroring the instructor's left arm means the dancer's right arm copies it.
+    swapped = {**params}
+    for joint in ("shoulder", "elbow", "hip", "knee"):
+        swapped[f"left_{joint}"], swapped[f"right_{joint}"] = params[f"right_{joint}"], params[f"left_{joint}"]
+    swapped["lean"], swapped["head_tilt"] = -params["lean"], -params["head_tilt"]
+    swapped["right_shoulder"] = params["left_shoulder"] + (90.0 if params["left_shoulder"] < 90 else -90.0)
+    result = run(synthetic.pose_from_angles(**swapped), t, ctx)
+    assert result.details["mirrored"] is True
+    assert "right arm" in result.improvements[0]
+    assert result.details["weakest"][0] == "right_arm"
+
+
+def test_good_points_name_the_matching_parts_and_advice_is_the_first_fix():
+    t = 5.0
+    params = synthetic.choreography_params(t)
+    ctx = held_pose_ctx(synthetic.pose_from_angles(**params), t)
+    result = run(synthetic.pose_from_angles(**{**params, "left_hip": params["left_hip"] + 50.0}), t, ctx)
+    assert "Your left arm matches the reference well" in result.good_points
+    assert result.improvements == ["Lower your left leg"]  # the dancer's leg is 50 degrees higher
+    assert result.advice == "Focus on one thing first: lower your left leg"
+    assert result.short["advice"] == "Lower left leg"
+
+
+def test_a_perfect_match_has_no_improvements_and_encouraging_advice():
+    result = run(frame_at(5.0), 5.0, language="ja")
+    assert result.improvements == []
+    assert result.details["weakest"] == []
+    assert result.good_points
+    assert result.advice == pose_phrases.ADVICE["keep_going"]["ja"][0]
+
+
+@pytest.mark.parametrize("table", ["IMPROVEMENTS", "GOOD_POINTS", "ADVICE"])
+def test_every_japanese_short_form_fits_on_screen(table):
+    limits = {"IMPROVEMENTS": 15, "GOOD_POINTS": 15, "ADVICE": 20}
+    fills = {
+        "side": list(pose_phrases.SIDES["ja"].values()),
+        "part": list(pose_phrases.PART_NAMES["ja"].values()),
+        "sec": ["0.3", "1.0", "9.9"],
+        # Advice's "focus" wraps an improvement's short form.
+        "fix": [short.format(side=s) for _, short in _ja(pose_phrases.IMPROVEMENTS) for s in ("左", "右")],
+    }
+    for key, (_, short) in _ja(getattr(pose_phrases, table), with_keys=True):
+        for text in _fill_all(short, fills):
+            assert len(text) <= limits[table], (key, text, len(text))
+
+
+def _ja(table, with_keys=False):
+    for key, langs in table.items():
+        yield (key, langs["ja"]) if with_keys else langs["ja"]
+
+
+def _fill_all(template: str, fills: dict) -> list[str]:
+    out = [template]
+    for name, values in fills.items():
+        if "{" + name + "}" in template:
+            out = [t.replace("{" + name + "}", v) for t in out for v in values]
+    return out
+
+
+def test_every_phrase_has_both_languages_and_both_forms():
+    for table in (pose_phrases.IMPROVEMENTS, pose_phrases.GOOD_POINTS, pose_phrases.ADVICE):
+        for key, langs in table.items():
+            assert set(langs) == {"ja", "en"}, key
+            for long, short in langs.values():
+                assert long and short
+
+
+def test_short_forms_parallel_the_long_ones():
+    rng = np.random.default_rng(4)
+    for language in ("ja", "en"):
+        for _ in range(20):
+            result = run(synthetic.random_plausible_pose(rng), float(rng.uniform(1.5, 8.5)), language=language)
+            assert len(result.short["good_points"]) == len(result.good_points)
+            assert len(result.short["improvements"]) == len(result.improvements)
+            assert result.short["advice"]
+            if language == "ja":
+                assert all(len(s) <= 15 for s in result.short["good_points"] + result.short["improvements"])
+                assert len(result.short["advice"]) <= 20
+
+
+# --- Form-only mode -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "ctx",
+    [None, ReferenceContext(), ReferenceContext(fps=FPS, frames=np.zeros((0, 33, 4), dtype=np.float32))],
+    ids=["no-reference", "empty-context", "empty-track"],
+)
+def test_without_a_reference_the_pose_is_scored_on_form_alone(ctx):
+    result = run(synthetic.pose_from_angles(left_shoulder=80, right_shoulder=80), 5.0, ctx)
+    assert result.details["reference"] is False
+    assert result.details["mode"] == "form_only"
+    assert result.details["time_offset"] is None
+    assert 70 <= result.score <= 100
+    assert set(result.details["components"]) == {"in_frame", "balance", "symmetry", "extension"}
+    assert result.provider == "pose" and result.model == pose.POSE_MODEL_VERSION
+
+
+def test_form_only_flags_a_body_out_of_frame_and_off_balance():
+    landmarks = synthetic.pose_from_angles(left_shoulder=80, right_shoulder=80, center=(0.5, 0.55))
+    good = run(landmarks, 5.0, None)
+    cut = landmarks.copy()
+    cut[:, 1] += 0.3  # feet below the frame
+    out = run(cut, 5.0, None)
+    assert out.score < good.score
+    assert out.improvements[0] == "Step back so your whole body is in the frame"
+    # Both legs slanting to one side: the feet are no longer under the body.
+    slanted = synthetic.pose_from_angles(left_shoulder=80, right_shoulder=80, left_hip=35, right_hip=-35)
+    tilted = run(slanted, 5.0, None)
+    assert tilted.details["components"]["balance"] < 80 <= good.details["components"]["balance"]
+    assert "Keep your weight centred over your feet" in tilted.improvements
+
+
+def test_a_timestamp_outside_the_track_falls_back_to_form_only():
+    result = run(frame_at(5.0), 60.0)
+    assert result.details["mode"] == "form_only"
+    assert result.details["note"] == "no_reference_frames_in_window"
+
+
+# --- Details --------------------------------------------------------------------------------
+
+
+def test_details_are_json_serialisable_with_plain_numbers():
+    rng = np.random.default_rng(2)
+    for ctx in (TRACK_CTX, None):
+        result = run(with_noise(frame_at(5.0), 0.02, rng), 5.0, ctx)
+        text = json.dumps(result.details, allow_nan=False)
+        assert json.loads(text) == result.details
+        json.dumps(result.short, allow_nan=False)
+
+        def walk(value):
+            if isinstance(value, dict):
+                for v in value.values():
+                    walk(v)
+            elif isinstance(value, list):
+                for v in value:
+                    walk(v)
+            else:
+                assert value is None or type(value) in (bool, int, float, str), type(value)
+
+        walk(result.details)
+
+
+def test_details_report_joints_body_parts_and_weakest_from_a_stable_set():
+    result = run(synthetic.random_plausible_pose(np.random.default_rng(1)), 5.0)
+    details = result.details
+    assert set(details["joints"]) == set(pose.JOINTS)
+    for figures in details["joints"].values():
+        assert set(figures) == {"dancer", "reference", "difference", "score", "visibility"}
+    assert set(details["body_parts"]) == set(pose.PARTS)
+    assert set(details["weakest"]) <= set(pose.PARTS)
+    scores = [details["body_parts"][p] for p in details["weakest"]]
+    assert scores == sorted(scores)
+    assert details["mode"] == "reference" and details["reference"] is True
+    assert isinstance(details["mirrored"], bool)
+    assert isinstance(details["time_offset"], float) and isinstance(details["matched_time"], float)
+
+
+def test_joint_figures_are_interior_angles_with_difference_dancer_minus_reference():
+    t = 5.0
+    params = synthetic.choreography_params(t)
+    ctx = held_pose_ctx(synthetic.pose_from_angles(**{**params, "left_elbow": 30.0}), t)
+    result = run(synthetic.pose_from_angles(**{**params, "left_elbow": 0.0}), t, ctx)
+    elbow = result.details["joints"]["left_elbow"]
+    assert elbow["dancer"] == pytest.approx(180.0, abs=0.2)
+    assert elbow["reference"] == pytest.approx(150.0, abs=0.2)
+    assert elbow["difference"] == pytest.approx(30.0, abs=0.2)
+
+
+def test_a_reference_filmed_from_behind_is_compared_limb_for_limb():
+    t = 5.0
+    front = frame_at(t)
+    # The instructor seen from behind: their left is on the image's left.
+    behind = front.copy()
+    behind[:, 0] = 1.0 - behind[:, 0]
+    ctx = held_pose_ctx(behind, t)
+    result = run(front, t, ctx)
+    assert result.score >= 98
+    assert result.details["reference_facing"] == "away"
+    assert result.details["mirrored"] is False
+
+
+def test_a_prebuilt_pose_reference_gives_the_same_result_as_the_context():
+    t = 4.0
+    landmarks = with_noise(frame_at(t), 0.01, np.random.default_rng(1))
+    ref = pose.PoseReference(TRACK, fps=FPS, start=0.0)
+    assert run(landmarks, t) == run(landmarks, t, None, pose_reference=ref)
+
+
+@pytest.mark.parametrize("copy", [False, True], ids=["view", "copy"])
+def test_a_window_slice_gives_the_same_match_as_the_whole_track(copy):
+    t = 4.0
+    landmarks = with_noise(frame_at(t - 0.3), 0.01, np.random.default_rng(1))
+    lo, hi = pose.reference_window(len(TRACK), FPS, 0.0, t, 1.0)
+    frames = TRACK[lo:hi].copy() if copy else TRACK[lo:hi]
+    a, b = run(landmarks, t), run(landmarks, t, ReferenceContext(fps=FPS, start=lo / FPS, frames=frames))
+    assert a.details == b.details
+
+
+def test_window_slices_of_one_track_share_its_features_but_keep_their_bounds():
+    t = 4.0
+    ref, first, end = pose._resolve_reference(ReferenceContext(fps=FPS, start=3.0, frames=TRACK[90:150]))
+    assert (first, end, len(ref), ref.start) == (90, 150, len(TRACK), 0.0)
+    again, *_ = pose._resolve_reference(ReferenceContext(fps=FPS, start=5.0, frames=TRACK[150:180]))
+    assert again is ref
+    # Only the frames the caller gave are searched: the true match at 3.5 s lies outside.
+    narrow = ReferenceContext(fps=FPS, start=4.0, frames=TRACK[120:151])
+    result = run(frame_at(3.5), t, narrow)
+    assert result.details["matched_time"] >= 4.0
+
+
+def test_reference_window_covers_plus_minus_tolerance():
+    assert pose.reference_window(300, 30, 0.0, 5.0, 1.0) == (120, 181)
+    assert pose.reference_window(300, 30, 2.0, 5.0, 1.0) == (60, 121)
+    assert pose.reference_window(300, 30, 0.0, 0.2, 1.0) == (0, 37)
+    assert pose.reference_window(300, 30, 0.0, 50.0, 1.0)[0] >= 300
+    assert math.isclose(61 / 30, 2.0333, abs_tol=1e-3)
