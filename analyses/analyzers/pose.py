@@ -31,6 +31,7 @@ details["mirrored"] says so and limbs are still named from the dancer's perspect
 from __future__ import annotations
 
 import math
+import threading
 import weakref
 from collections import OrderedDict
 
@@ -171,10 +172,13 @@ WEAK_PART = 80.0  # a part below this is an improvement and listed in details["w
 MIN_LIMBS = 2  # arms and legs with a visible upper segment needed to score at all
 TIMING_ADVICE_S = 0.25  # |offset| from which timing becomes the advice
 TIMING_GOOD_S = 0.1
-_FACING_MIN = 0.25  # |sin| of the shoulder line in the torso frame below which facing is a guess
-# Selection tie-breaks (squared pose-error units): prefer the nearest frame, then the unmirrored pose.
-_TIE_TIME = 1e-3
-_TIE_MIRROR = 5e-4
+# Facing away needs the shoulder line clearly reversed in the torso frame (sin below -0.25);
+# side-on poses count as facing the camera.
+_FACING_MIN = 0.25
+# Tie-breaks for the selection, in squared pose-error units (far below any real difference):
+# prefer the frame nearest the timestamp (per second away), then the unmirrored comparison.
+_TIE_TIME = 1e-4
+_TIE_MIRROR = 5e-5
 _EPS = 1e-12
 _TWO_PI = 2.0 * math.pi
 _ONES_P = np.ones(len(PARTS))
@@ -217,9 +221,14 @@ def _keypoint_columns(keypoints) -> np.ndarray:
             xs, ys = [k["x"] for k in keypoints], [k["y"] for k in keypoints]
             zs = [k.get("z") or 0.0 for k in keypoints]
             cols = np.array([xs, ys, zs, [k.get("visibility", 1.0) for k in keypoints]], dtype=np.float64)
-            if np.isnan(cols[3]).any():  # an explicit null visibility (numpy made it NaN): treat it as absent
+            if cols.shape == (4, LANDMARK_COUNT) and not np.isfinite(cols).all():
+                # numpy turns an explicit null visibility into NaN: treat it as absent.
                 vs = [1.0 if (v := k.get("visibility")) is None else v for k in keypoints]
                 cols = np.array([xs, ys, zs, vs], dtype=np.float64)
+                if not np.isfinite(cols).all():
+                    raise ValueError("not finite")
+            elif cols.shape == (4, LANDMARK_COUNT):
+                return cols
     except (TypeError, KeyError, AttributeError, ValueError) as exc:
         raise PermanentAnalyzerError("keypoints_invalid", "keypoints must be 33 {x, y, z?, visibility?}") from exc
     if cols.shape != (4, LANDMARK_COUNT) or not np.isfinite(cols).all():
@@ -349,6 +358,7 @@ def reference_window(n: int, fps: float | None, start: float, timestamp: float, 
 
 _REF_CACHE: OrderedDict = OrderedDict()
 _REF_CACHE_SIZE = 16
+_REF_CACHE_LOCK = threading.Lock()
 _FRAME_VALUES = LANDMARK_COUNT * 4
 
 
@@ -390,28 +400,32 @@ def _resolve_reference(ctx) -> tuple[PoseReference | None, int, int]:
             owner, first = base, offset // step
     start = float(ctx.start or 0.0) - (first / ctx.fps if first else 0.0)
     key = (id(owner), ctx.fps, round(start, 6))
-    hit = _REF_CACHE.get(key)
-    if hit is not None and hit[0]() is owner:
-        _REF_CACHE.move_to_end(key)
-        return hit[1], first, first + count
+    with _REF_CACHE_LOCK:
+        hit = _REF_CACHE.get(key)
+        if hit is not None and hit[0]() is owner:
+            _REF_CACHE.move_to_end(key)
+            return hit[1], first, first + count
     track = owner if owner is frames else owner.reshape(-1, LANDMARK_COUNT, 4)
     ref = PoseReference(track, ctx.fps, start)
     try:
-        _REF_CACHE[key] = (weakref.ref(owner), ref)
+        entry = (weakref.ref(owner), ref)
     except TypeError:  # lists cannot be weakly referenced: no caching
         return ref, first, first + count
-    while len(_REF_CACHE) > _REF_CACHE_SIZE:
-        _REF_CACHE.popitem(last=False)
+    with _REF_CACHE_LOCK:
+        _REF_CACHE[key] = entry
+        while len(_REF_CACHE) > _REF_CACHE_SIZE:
+            _REF_CACHE.popitem(last=False)
     return ref, first, first + count
 
 
-def _frame_mode(vis: np.ndarray, thr: float) -> tuple[str, float]:
+def _frame_mode(vis: list[float], thr: float) -> tuple[str, float]:
     """The torso frame the dancer's visible landmarks allow, and its visibility."""
-    v = vis[_FRAME_LM[HIPS]].tolist()
-    if min(v) >= thr:
-        return HIPS, min(v)
-    if min(v[:2]) >= thr:
-        return SHOULDERS, min(v[:2])
+    shoulders = min(vis[11], vis[12])
+    hips = min(shoulders, vis[23], vis[24])
+    if hips >= thr:
+        return HIPS, hips
+    if shoulders >= thr:
+        return SHOULDERS, shoulders
     raise PermanentAnalyzerError("pose_not_visible", "both shoulders must be visible to score the pose")
 
 
@@ -447,7 +461,7 @@ def analyze(
     pts = cols.T
     thr = float(visibility_threshold)
     lang = _language(inp.language)
-    mode, frame_vis = _frame_mode(cols[3], thr)
+    mode, frame_vis = _frame_mode(cols[3].tolist(), thr)
     feats, fvis, fd = _dancer_features(cols, mode, frame_vis)
     if not allow_mirror:
         feats, fvis = feats[:1], fvis[:1]
@@ -555,7 +569,7 @@ def _figures(d, r, e, dvis, facing: float, mirrored: bool) -> list[list[float]]:
     to the side, 180 = overhead). Torso and head: lean or tilt towards the dancer's own left.
     Joints: interior angle, 180 = straight. Difference = dancer - reference.
     """
-    tab = np.empty((4, _K))
+    tab = np.empty((5, _K))
     mult = _FIG_MULT[facing > 0.0, mirrored]
     np.multiply(d, mult, out=tab[0])
     np.multiply(r, mult, out=tab[1])
@@ -568,7 +582,9 @@ def _figures(d, r, e, dvis, facing: float, mirrored: bool) -> list[list[float]]:
     sc **= SCORE_K
     sc += 1.0
     np.divide(100.0, sc, out=sc)
-    return [*tab.round(1).tolist(), dvis.round(2).tolist()]
+    tab[:4].round(1, out=tab[:4])
+    dvis.round(2, out=tab[4])
+    return tab.tolist()
 
 
 def _reference_result(
