@@ -266,6 +266,9 @@ def analysis_run(*, analysis_id) -> RunOutcome:
             _store_success(analysis, shared, started=started, cached=True)
             return RunOutcome(status=Analysis.Status.COMPLETED)
         result = runner.analysis_execute(analysis=analysis)
+        payload = _result_dict(result)
+        # Publish before releasing the lock, so a waiter never finds neither lock nor result.
+        caching.result_set(analysis.fingerprint, payload)
     except AnalyzerError as exc:
         tokens = {"input_tokens": getattr(exc, "input_tokens", 0), "output_tokens": getattr(exc, "output_tokens", 0)}
         if exc.transient and analysis.attempts < settings.ANALYSIS_MAX_ATTEMPTS:
@@ -289,9 +292,7 @@ def analysis_run(*, analysis_id) -> RunOutcome:
     finally:
         flight.release()
 
-    payload = _result_dict(result)
     _store_success(analysis, payload, started=started, cached=False, result=result)
-    caching.result_set(analysis.fingerprint, payload)
     return RunOutcome(status=Analysis.Status.COMPLETED)
 
 
