@@ -236,11 +236,15 @@ def _keypoint_columns(keypoints) -> np.ndarray:
     return cols
 
 
-def _finish(ang: np.ndarray, mode: str, vec9x, vec9y) -> np.ndarray:
-    """Vector angles (..., 11) to wrapped raw features (..., 19); see _angle_matrix."""
+def _finish(ang: np.ndarray, mode: str, shoulder_line) -> np.ndarray:
+    """Vector angles (..., 11) to wrapped raw features (..., 19); see _angle_matrix.
+
+    shoulder_line() gives the x and y of the right -> left shoulder vectors when needed.
+    """
     if mode == SHOULDERS:
         # The shoulder line turned a quarter towards image-down: the spine of someone facing us.
-        ang[..., 10] = np.arctan2(-vec9y, vec9x)
+        sx, sy = shoulder_line()
+        ang[..., 10] = np.arctan2(-sy, sx)
     raw = _wrap(ang @ _ANG)
     raw[..., 10:_K] = _J_OFF + _J_SIGN * np.abs(raw[..., 10:_K])
     return raw
@@ -255,7 +259,7 @@ def _features(pts: np.ndarray, mode: str):
     vis = pts[..., 3]
     vec = _VEC @ pts[..., :2]
     ang = np.arctan2(vec[..., 0], vec[..., 1])  # from image-down, positive towards image +x
-    raw = _finish(ang, mode, vec[..., 9, 0], vec[..., 9, 1])
+    raw = _finish(ang, mode, lambda: (vec[..., 9, 0], vec[..., 9, 1]))
     # The left shoulder lies on the spine's image-right side when the dancer faces the camera.
     facing = np.where(np.sin(raw[..., 18]) < -_FACING_MIN, -1.0, 1.0)
     fvis = vis[..., _FEAT_LM].min(axis=-1)
@@ -271,7 +275,7 @@ def _dancer_features(cols: np.ndarray, mode: str, frame_vis: float):
     vx = _VEC2 @ cols[0]
     vy = _VEC2 @ cols[1]
     vx[11:] *= -1.0  # the mirror flips x
-    raw = _finish(np.arctan2(vx, vy).reshape(2, 11), mode, vx[[9, 20]], vy[[9, 20]])
+    raw = _finish(np.arctan2(vx, vy).reshape(2, 11), mode, lambda: (vx[[9, 20]], vy[[9, 20]]))
     facing = -1.0 if math.sin(raw[0, 18]) < -_FACING_MIN else 1.0
     fvis = cols[3][_FEAT_LM2].min(axis=-1)
     fvis[:, 9] = frame_vis
