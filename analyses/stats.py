@@ -1,10 +1,11 @@
 """Selectors for a dancer's progress (`GET /api/v1/stats/`).
 
-Every figure is aggregated by the database in four queries, whatever the history's size:
-one aggregate over the caller's analyses, one count of sessions, one per-day grouping
-(days in the dancer's time zone, TruncDate with tzinfo), one per-video grouping. Python only
-walks the per-day rows (at most one per calendar day practised) for streaks and fills
-the days without practice in the 30-day series.
+The database aggregates; Python adds up what it returns. Five queries, whatever the
+history's size: the whole history grouped by (day in the dancer's time zone, video) with
+counts, score sums and maxima (TruncDate with tzinfo); the body parts averaged over the last
+30 days; the number of sessions; each video's latest completed score; the videos' titles.
+Totals, days, streaks, weeks and per-video figures are exact sums and maxima of the first
+query's rows (at most one per video practised per day).
 
 Definitions:
 - a practice day is a day (in the dancer's time zone) with at least one analysis, whatever
@@ -20,16 +21,16 @@ Definitions:
 from __future__ import annotations
 
 import zoneinfo
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from django.conf import settings
-from django.db.models import Avg, Count, FloatField, Max, OuterRef, Q, Subquery, Value
+from django.db.models import Avg, Count, FloatField, Max, Q, Sum, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, NullIf, TruncDate
 from django.utils import timezone
 
 from analyses.models import Analysis, PracticeSession
+from playlists.models import Video
 
 BODY_PARTS = ("left_arm", "right_arm", "left_leg", "right_leg", "torso", "head")
 SERIES_DAYS = 30
@@ -80,16 +81,17 @@ def _rounded(value, digits: int = 1):
     return None if value is None else round(float(value), digits)
 
 
-@dataclass(frozen=True)
-class Window:
-    start: datetime
-    end: datetime | None = None
+def _sum(rows, key):
+    return sum(row[key] for row in rows)
 
-    def q(self, prefix: str = "") -> Q:
-        q = Q(**{f"{prefix}created_at__gte": self.start})
-        if self.end is not None:
-            q &= Q(**{f"{prefix}created_at__lt": self.end})
-        return q
+
+def _average(rows):
+    completed = _sum(rows, "completed")
+    return _rounded(_sum(rows, "score_sum") / completed) if completed else None
+
+
+def _best(rows):
+    return max((row["best"] for row in rows if row["best"] is not None), default=None)
 
 
 def user_stats(*, user, tz: tzinfo | None = None, now: datetime | None = None) -> dict:
@@ -98,120 +100,132 @@ def user_stats(*, user, tz: tzinfo | None = None, now: datetime | None = None) -
     now = now or timezone.now()
     today = now.astimezone(tz).date()
     series_first = today - timedelta(days=SERIES_DAYS - 1)
-    last7 = Window(day_start(today - timedelta(days=6), tz))
-    prev7 = Window(day_start(today - timedelta(days=13), tz), last7.start)
-    last30 = Window(day_start(series_first, tz))
     completed = Q(status=Analysis.Status.COMPLETED)
-
     analyses = Analysis.objects.filter(user=user)
 
-    # 1. Totals, the two weeks compared, and the body parts over 30 days: one aggregate.
-    part_avgs = {f"part_{p}": Avg(part_score(p), filter=completed & last30.q()) for p in BODY_PARTS}
-    part_counts = {f"part_n_{p}": Count(part_score(p), filter=completed & last30.q()) for p in BODY_PARTS}
-    totals = analyses.aggregate(
-        total=Count("pk"),
-        completed=Count("pk", filter=completed),
-        failed=Count("pk", filter=Q(status=Analysis.Status.FAILED)),
-        average=Avg("score", filter=completed),
-        best=Max("score", filter=completed),
-        last7_count=Count("pk", filter=last7.q()),
-        last7_average=Avg("score", filter=completed & last7.q()),
-        prev7_count=Count("pk", filter=prev7.q()),
-        prev7_average=Avg("score", filter=completed & prev7.q()),
-        **part_avgs,
-        **part_counts,
-    )
-
-    # 2. Sessions.
-    session_count = PracticeSession.objects.filter(user=user).count()
-
-    # 3. Per day in the dancer's zone, all history (one row per day practised).
-    daily_rows = list(
+    # 1. The whole history grouped by (day in the dancer's zone, video): at most one row per
+    # video practised on a day. Counts, score sums and maxima add up exactly, so the totals,
+    # the days, the weeks and the per-video figures all come from this one scan.
+    cells = list(
         analyses.annotate(day=TruncDate("created_at", tzinfo=tz))
-        .values("day")
+        .values("day", "video")
         .annotate(
             analyses=Count("pk"),
             completed=Count("pk", filter=completed),
-            average=Avg("score", filter=completed),
+            failed=Count("pk", filter=Q(status=Analysis.Status.FAILED)),
+            score_sum=Sum("score", filter=completed),
             best=Max("score", filter=completed),
+            last_at=Max("created_at"),
+            last_completed_at=Max("created_at", filter=completed),
         )
-        .order_by("day")
+        .order_by()
     )
-    days = [row["day"] for row in daily_rows]
-    current_streak, longest_streak = streaks(days, today)
-    by_day = {row["day"]: row for row in daily_rows}
+    for cell in cells:
+        cell["score_sum"] = cell["score_sum"] or 0
 
-    def week_days(first: date) -> int:
-        return sum(1 for d in range(7) if first + timedelta(days=d) in by_day)
+    # 2. Body parts over the last 30 days (only those rows).
+    part_window = Q(created_at__gte=day_start(series_first, tz)) & completed
+    parts_row = analyses.filter(part_window).aggregate(
+        **{f"part_{p}": Avg(part_score(p)) for p in BODY_PARTS},
+        pose_analyses=Count("pk", filter=Q(details__has_key="body_parts")),
+    )
+
+    # 3. Sessions.
+    session_count = PracticeSession.objects.filter(user=user).count()
+
+    by_day: dict[date, list] = {}
+    by_video: dict[int, list] = {}
+    for cell in cells:
+        by_day.setdefault(cell["day"], []).append(cell)
+        by_video.setdefault(cell["video"], []).append(cell)
+    days = sorted(by_day)
+    current_streak, longest_streak = streaks(days, today)
 
     series = []
     for offset in range(SERIES_DAYS):
         day = series_first + timedelta(days=offset)
-        row = by_day.get(day)
+        rows = by_day.get(day, [])
         series.append(
             {
                 "date": day,
-                "analyses": row["analyses"] if row else 0,
-                "completed": row["completed"] if row else 0,
-                "average_score": _rounded(row["average"]) if row else None,
-                "best_score": row["best"] if row else None,
+                "analyses": _sum(rows, "analyses"),
+                "completed": _sum(rows, "completed"),
+                "average_score": _average(rows),
+                "best_score": _best(rows),
             }
         )
 
-    # 4. Per video: best, average, and the latest completed score (a correlated subquery).
-    latest = (
-        Analysis.objects.filter(user=user, video=OuterRef("video"), status=Analysis.Status.COMPLETED)
-        .order_by("-created_at")
-        .values("score")[:1]
-    )
-    video_rows = list(
-        analyses.values("video", "video__youtube_id", "video__title")
-        .annotate(
-            analyses=Count("pk"),
-            completed=Count("pk", filter=completed),
-            best=Max("score", filter=completed),
-            average=Avg("score", filter=completed),
-            last_practiced_at=Max("created_at"),
-            latest=Subquery(latest),
+    def week(first: date) -> dict:
+        span = [first + timedelta(days=d) for d in range(7)]
+        rows = [cell for day in span for cell in by_day.get(day, [])]
+        return {
+            "start": first,
+            "end": span[-1],
+            "analyses": _sum(rows, "analyses"),
+            "practice_days": sum(1 for day in span if day in by_day),
+            "average_score": _average(rows),
+        }
+
+    # 4. Per video, most recently practised first; the latest completed score of each comes
+    # from one more query (a correlated subquery per group is far slower on a large table).
+    video_ids = sorted(by_video, key=lambda v: (-max(c["last_at"] for c in by_video[v]).timestamp(), v))
+    video_ids = video_ids[:VIDEOS_MAX]
+    latest_at = {}
+    for video_id in video_ids:
+        times = [c["last_completed_at"] for c in by_video[video_id] if c["last_completed_at"] is not None]
+        if times:
+            latest_at[video_id] = max(times)
+    latest_scores = {}
+    if latest_at:
+        either = Q()
+        for video_id, at in latest_at.items():
+            either |= Q(video_id=video_id, created_at=at)
+        rows = analyses.filter(completed, either).order_by("created_at", "pk").values_list("video_id", "score")
+        for video_id, score in rows:
+            latest_scores[video_id] = score  # the last row per video wins a tie in time
+    titles = (
+        dict(
+            (pk, (youtube_id, title))
+            for pk, youtube_id, title in Video.objects.filter(pk__in=video_ids).values_list("pk", "youtube_id", "title")
         )
-        .order_by("-last_practiced_at", "video")[:VIDEOS_MAX]
+        if video_ids
+        else {}
     )
     videos = [
         {
-            "video_id": row["video"],
-            "youtube_id": row["video__youtube_id"],
-            "title": row["video__title"],
-            "analyses": row["analyses"],
-            "best_score": row["best"],
-            "latest_score": row["latest"],
-            "average_score": _rounded(row["average"]),
-            "last_practiced_at": row["last_practiced_at"],
+            "video_id": video_id,
+            "youtube_id": titles.get(video_id, ("", ""))[0],
+            "title": titles.get(video_id, ("", ""))[1],
+            "analyses": _sum(by_video[video_id], "analyses"),
+            "best_score": _best(by_video[video_id]),
+            "latest_score": latest_scores.get(video_id),
+            "average_score": _average(by_video[video_id]),
+            "last_practiced_at": max(c["last_at"] for c in by_video[video_id]),
         }
-        for row in video_rows
+        for video_id in video_ids
     ]
 
+    totals = {
+        "total": _sum(cells, "analyses"),
+        "completed": _sum(cells, "completed"),
+        "failed": _sum(cells, "failed"),
+        "average": _average(cells),
+        "best": _best(cells),
+        **parts_row,
+    }
     parts = [
         {
             "part": part,
             "average_score": _rounded(totals[f"part_{part}"]),
-            "analyses": totals[f"part_n_{part}"],
+            "analyses": totals["pose_analyses"],
         }
         for part in BODY_PARTS
         if totals[f"part_{part}"] is not None
     ]
     parts.sort(key=lambda p: (p["average_score"], BODY_PARTS.index(p["part"])))
 
-    def week(count, average, first: date) -> dict:
-        return {
-            "start": first,
-            "end": first + timedelta(days=6),
-            "analyses": count,
-            "practice_days": week_days(first),
-            "average_score": _rounded(average),
-        }
-
-    last_week = week(totals["last7_count"], totals["last7_average"], today - timedelta(days=6))
-    previous_week = week(totals["prev7_count"], totals["prev7_average"], today - timedelta(days=13))
+    last_week = week(today - timedelta(days=6))
+    previous_week = week(today - timedelta(days=13))
     score_change = None
     if last_week["average_score"] is not None and previous_week["average_score"] is not None:
         score_change = round(last_week["average_score"] - previous_week["average_score"], 1)
@@ -226,7 +240,7 @@ def user_stats(*, user, tz: tzinfo | None = None, now: datetime | None = None) -
         "practice_days": len(days),
         "current_streak": current_streak,
         "longest_streak": longest_streak,
-        "average_score": _rounded(totals["average"]),
+        "average_score": totals["average"],
         "best_score": totals["best"],
         "last_7_days": last_week,
         "previous_7_days": previous_week,

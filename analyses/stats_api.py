@@ -60,7 +60,7 @@ class VideoStatsSerializer(serializers.Serializer):
 class BodyPartSerializer(serializers.Serializer):
     part = serializers.ChoiceField(choices=list(stats.BODY_PARTS))
     average_score = serializers.FloatField()
-    analyses = serializers.IntegerField(help_text="Analyses in the last 30 days with a figure for this part.")
+    analyses = serializers.IntegerField(help_text="Completed analyses with pose figures in the last 30 days.")
 
 
 class StatsSerializer(serializers.Serializer):
