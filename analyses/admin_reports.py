@@ -54,7 +54,6 @@ def _chart_data(report: dict) -> dict:
         "days": [d["date"].isoformat() for d in daily],
         "analyses": [d["analyses"] for d in daily],
         "failed": [d["failed"] for d in daily],
-        "active_users": [d["active_users"] for d in daily],
         "average_score": [d["average_score"] for d in daily],
         "bins": [b["bin"] for b in report["score_distribution"]],
         "bin_counts": [b["analyses"] for b in report["score_distribution"]],

@@ -221,7 +221,7 @@ def test_staff_log_in_and_see_the_reports_charts_drawn_with_the_databases_figure
     assert shot.stat().st_size > 10_000
 
     canvases = browser.evaluate(CANVASES)
-    assert {c["id"] for c in canvases} == {"chart-daily", "chart-users", "chart-scores", "chart-failures"}
+    assert {c["id"] for c in canvases} == {"chart-daily", "chart-score-daily", "chart-scores", "chart-failures"}
     for canvas in canvases:
         assert canvas["rendered"] == "true", canvas
         assert canvas["width"] > 100 and canvas["height"] > 100, canvas

@@ -88,14 +88,13 @@ class Command(BaseCommand):
         section("Totals", ["figure", "value"], [(k, v) for k, v in report["totals"].items()])
         section(
             "Per day",
-            ["date", "analyses", "completed", "failed", "active users", "average score", "tokens in", "tokens out"],
+            ["date", "analyses", "completed", "failed", "average score", "tokens in", "tokens out"],
             [
                 (
                     d["date"],
                     d["analyses"],
                     d["completed"],
                     d["failed"],
-                    d["active_users"],
                     d["average_score"],
                     d["input_tokens"],
                     d["output_tokens"],

@@ -24,21 +24,15 @@
     },
     options: { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
   });
-  draw("chart-users", {
+  draw("chart-score-daily", {
     type: "line",
     data: {
       labels: data.days,
       datasets: [
-        { label: "active users", data: data.active_users, borderColor: blue, backgroundColor: blue, yAxisID: "y" },
-        { label: "average score", data: data.average_score, borderColor: green, backgroundColor: green, yAxisID: "score", spanGaps: true },
+        { label: "average score", data: data.average_score, borderColor: green, backgroundColor: green, spanGaps: true },
       ],
     },
-    options: {
-      scales: {
-        y: { beginAtZero: true, position: "left", ticks: { precision: 0 } },
-        score: { min: 0, max: 100, position: "right", grid: { drawOnChartArea: false } },
-      },
-    },
+    options: { scales: { y: { min: 0, max: 100 } } },
   });
   draw("chart-scores", {
     type: "bar",
