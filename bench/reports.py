@@ -1,0 +1,180 @@
+"""Reports and stats benchmark on PostgreSQL with 1,000,000 analyses from 10,000 users.
+
+Measures, in one process through Django's full request stack (middleware, auth, rendering;
+no network), on the database bench/gen_analyses.py fills:
+- the admin reports page for the last 30 days (GET /admin/reports/ as staff): median server
+  time, target <= 1 s; and report_build() alone;
+- GET /api/v1/stats/ for the dancer with 10,000 analyses: median, target <= 50 ms;
+- the history endpoint's first page for that dancer (GET /api/v1/analyses/) against a bare
+  Django view returning the same 10 rows as JSON, interleaved in the same run: requests per
+  second of each and their ratio, target >= 0.5.
+
+Run by hand from the project root (PostgreSQL on localhost; generation takes a few minutes):
+    .venv/bin/python bench/gen_analyses.py            # once: 1M analyses, 10k users
+    .venv/bin/python bench/reports.py [--rounds 15 --history-rounds 300 --reports-index create|drop]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.gen_analyses import (  # noqa: E402
+    DEFAULT_DATABASE,
+    HEAVY_EMAIL,
+    REPORTS_INDEX,
+    STAFF_EMAIL,
+    bench_env,
+    ensure_reports_index,
+)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+# A URLconf of the project's URLs plus the bare baseline view.
+urlpatterns: list = []
+
+
+def bare_history(request):
+    """The baseline: the same 10 rows as the history endpoint's first page, as JSON, nothing else."""
+    from django.http import JsonResponse
+
+    from analyses.models import Analysis
+
+    rows = list(
+        Analysis.objects.filter(user_id=request.GET["user"])
+        .order_by("-created_at")
+        .values("id", "session_id", "video__youtube_id", "timestamp", "status", "score", "created_at")[:10]
+    )
+    return JsonResponse({"results": rows})
+
+
+def timed(client, method, path, n, **kwargs) -> list[float]:
+    out = []
+    for _ in range(n):
+        start = time.perf_counter()
+        response = getattr(client, method)(path, **kwargs)
+        out.append(time.perf_counter() - start)
+        assert response.status_code == 200, (path, response.status_code, response.content[:300])
+    return out
+
+
+def ms(values) -> str:
+    return f"{statistics.median(values) * 1000:.1f} ms"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", default=DEFAULT_DATABASE)
+    parser.add_argument("--rounds", type=int, default=15, help="requests of the reports page")
+    parser.add_argument("--stats-rounds", type=int, default=100)
+    parser.add_argument("--history-rounds", type=int, default=300, help="requests of each history view")
+    parser.add_argument(
+        "--reports-index",
+        choices=["create", "keep", "drop"],
+        default="keep",
+        help=f"create or drop the covering index {REPORTS_INDEX} first (default: as it is)",
+    )
+    args = parser.parse_args()
+    if args.reports_index == "create":
+        ensure_reports_index(args.database)
+    elif args.reports_index == "drop":
+        import psycopg
+
+        with psycopg.connect(args.database, autocommit=True) as conn:
+            conn.execute(f"DROP INDEX IF EXISTS {REPORTS_INDEX}")
+
+    os.environ.update(bench_env(args.database))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.urls import include, path
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from accounts.models import User
+    from analyses import reports
+    from analyses.models import Analysis
+
+    urlpatterns[:] = [path("bench/bare-history/", bare_history), path("", include("config.urls"))]
+    settings.ROOT_URLCONF = __name__
+
+    assert connection.vendor == "postgresql", "run against PostgreSQL (bench/gen_analyses.py fills it)"
+    total = Analysis.objects.count()
+    heavy = User.objects.get(email=HEAVY_EMAIL)
+    staff = User.objects.get(email=STAFF_EMAIL)
+    heavy_count = Analysis.objects.filter(user=heavy).count()
+    with connection.cursor() as cur:
+        cur.execute("SHOW server_version")
+        pg_version = cur.fetchone()[0]
+    print(f"CPU: {cpu_model()} ({os.cpu_count()} cores); PostgreSQL {pg_version}; Python {platform.python_version()}")
+    print(f"data: {total:,} analyses, {User.objects.count():,} users; stats dancer has {heavy_count:,} analyses")
+    last30 = Analysis.objects.filter(reports.DateRange.last_days().q()).count()
+    with connection.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [REPORTS_INDEX])
+        has_index = cur.fetchone() is not None
+    print(f"reports range: last 30 days, {last30:,} analyses; covering index {REPORTS_INDEX}: {has_index}")
+
+    # Reports page (staff session), after one warm-up request.
+    admin = Client()
+    admin.force_login(staff)
+    timed(admin, "get", "/admin/reports/", 1)
+    page = timed(admin, "get", "/admin/reports/", args.rounds)
+    build = []
+    for _ in range(args.rounds):
+        start = time.perf_counter()
+        reports.report_build()
+        build.append(time.perf_counter() - start)
+
+    # Stats for the heavy dancer (JWT).
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(heavy).access_token}")
+    timed(api, "get", "/api/v1/stats/", 3)
+    stats_times = timed(api, "get", "/api/v1/stats/", args.stats_rounds)
+
+    # History endpoint vs the bare view, interleaved so drift hits both alike.
+    bare = Client()
+    history_path = "/api/v1/analyses/"
+    timed(api, "get", history_path, 10)
+    timed(bare, "get", "/bench/bare-history/", 10, data={"user": heavy.pk})
+    history, baseline = [], []
+    for _ in range(args.history_rounds):
+        history += timed(api, "get", history_path, 1)
+        baseline += timed(bare, "get", "/bench/bare-history/", 1, data={"user": heavy.pk})
+    rps_history = 1 / statistics.median(history)
+    rps_bare = 1 / statistics.median(baseline)
+
+    page_ok = statistics.median(page) <= 1.0
+    stats_ok = statistics.median(stats_times) <= 0.050
+    ratio = rps_history / rps_bare
+    print()
+    print(
+        f"reports page, 30 days     median {ms(page)} (report_build alone {ms(build)})   target <= 1000 ms: "
+        f"{'ok' if page_ok else 'MISSED'}"
+    )
+    print(f"GET /api/v1/stats/        median {ms(stats_times)}   target <= 50 ms: {'ok' if stats_ok else 'MISSED'}")
+    print(f"history first page        median {ms(history)} = {rps_history:.0f} req/s")
+    print(f"bare Django JSON view     median {ms(baseline)} = {rps_bare:.0f} req/s")
+    print(f"history / bare            {ratio:.2f}   target >= 0.5: {'ok' if ratio >= 0.5 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
