@@ -19,7 +19,10 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    # Rate-limit counters and cached results must not leak between tests.
+    # Rate-limit counters, cached results and remembered videos must not leak between tests.
+    from analyses.services import video_memo_clear
+
+    video_memo_clear()
     cache.clear()
     yield
     cache.clear()

@@ -58,8 +58,6 @@ def _reference_description(*, analysis, config) -> tuple[str | None, int, int]:
 
     Returns the text (or None) and the tokens this call spent fetching it.
     """
-    import time
-
     from analyses.analyzers import gemini
 
     lookup = {"youtube_id": analysis.video.youtube_id, "timestamp": analysis.timestamp, "language": analysis.language}
@@ -68,13 +66,8 @@ def _reference_description(*, analysis, config) -> tuple[str | None, int, int]:
         return found["description"], 0, 0
     flight = caching.SingleFlight(caching.reference_bucket_key(**lookup), ttl=int(config.timeout_seconds) + 5)
     if flight.acquire() is False:
-        # Another analysis is describing this bucket: wait for it rather than pay twice.
-        deadline = time.monotonic() + config.timeout_seconds
-        while time.monotonic() < deadline:
-            found = caching.reference_context_get(**lookup)
-            if found is not None:
-                return found["description"], 0, 0
-            time.sleep(0.05)
+        # Another analysis is describing this bucket right now: don't hold a worker waiting for
+        # it; this one sends the clip itself, later ones will find the description.
         return None, 0, 0
     try:
         start, end = gemini.clip_window(analysis.timestamp, config.clip_seconds)

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from rest_framework import exceptions
@@ -38,14 +38,32 @@ def session_end(*, session: PracticeSession) -> PracticeSession:
     return session
 
 
+_VIDEO_TTL_SECONDS = 60.0
+_video_memo: dict[str, tuple[float, object]] = {}
+
+
 def _video_for(youtube_url: str):
-    from playlists.youtube import InvalidYouTubeURL
+    """The Video of a URL. Remembered per process for a minute: every submission names one, and
+    the lookup was a sixth of a submission's server time. Videos are never renamed by id."""
+    from playlists.youtube import InvalidYouTubeURL, youtube_id_from_url
 
     try:
-        video, _ = video_get_or_create(youtube_url=youtube_url)
-        return video
+        youtube_id = youtube_id_from_url(youtube_url)
     except InvalidYouTubeURL as exc:
         raise exceptions.ValidationError({"youtube_url": [str(exc)]}, code="invalid_youtube_url") from exc
+    now = time.monotonic()
+    memo = _video_memo.get(youtube_id)
+    if memo is not None and now - memo[0] < _VIDEO_TTL_SECONDS:
+        return memo[1]
+    video, _ = video_get_or_create(youtube_url=youtube_url)
+    if len(_video_memo) > 1000:
+        _video_memo.clear()
+    _video_memo[youtube_id] = (now, video)
+    return video
+
+
+def video_memo_clear() -> None:
+    _video_memo.clear()
 
 
 # --- submissions ------------------------------------------------------------------------
@@ -105,6 +123,37 @@ def analysis_create(
     except FrameError as exc:
         raise exceptions.ValidationError({"user_frame": [exc.message]}, code=exc.code) from exc
     video = _video_for(youtube_url)
+    try:
+        return _analysis_store(
+            user=user,
+            video=video,
+            timestamp=timestamp,
+            frame=frame,
+            keypoints=keypoints,
+            session_id=session_id,
+            requested=provider,
+            provider=resolved,
+            language=language,
+        )
+    except IntegrityError:
+        # The remembered video was deleted meanwhile: look it up again, once.
+        video_memo_clear()
+        video = _video_for(youtube_url)
+        return _analysis_store(
+            user=user,
+            video=video,
+            timestamp=timestamp,
+            frame=frame,
+            keypoints=keypoints,
+            session_id=session_id,
+            requested=provider,
+            provider=resolved,
+            language=language,
+        )
+
+
+def _analysis_store(*, user, video, timestamp, frame, keypoints, session_id, requested, provider, language):
+    resolved = provider
     fingerprint = caching.fingerprint_make(
         youtube_id=video.youtube_id,
         timestamp=timestamp,
@@ -123,7 +172,7 @@ def analysis_create(
             session=session,
             video=video,
             timestamp=timestamp,
-            requested_provider=provider or "auto",
+            requested_provider=requested or "auto",
             provider=resolved,
             language=language,
             keypoints=keypoints,

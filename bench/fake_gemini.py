@@ -39,6 +39,12 @@ import re
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class _Server(ThreadingHTTPServer):
+    # The default backlog (5) refuses connections when a worker opens a dozen at once.
+    request_queue_size = 256
+    daemon_threads = True
 from typing import Any, NamedTuple
 
 GENERATE_PATH = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):generateContent$")
@@ -137,7 +143,7 @@ class FakeGemini:
 
     def start(self) -> FakeGemini:
         handler = type("_BoundHandler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer((self.host, self.port), handler)
+        self._server = _Server((self.host, self.port), handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._stopping.clear()

@@ -1,6 +1,7 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -14,3 +15,13 @@ app.autodiscover_tasks()
 def ping() -> str:
     """Round trip used by readiness checks and the services test run."""
     return "pong"
+
+
+@worker_init.connect
+def _warm_up(**kwargs):
+    # Import the Gemini client once in the worker's main process, before the pool forks: every
+    # child inherits it instead of paying the import (about a second of CPU) in its first task.
+    from django.conf import settings
+
+    if settings.GEMINI_API_KEY:
+        import analyses.analyzers.gemini  # noqa: F401

@@ -8,8 +8,9 @@ from config import health
 
 api_v1 = [
     path("auth/", include("accounts.urls")),
-    path("", include("playlists.urls")),
     path("stats/", StatsApi.as_view(), name="stats"),
+    path("", include("playlists.urls")),
+    path("", include("analyses.urls")),
 ]
 
 urlpatterns = [
