@@ -24,7 +24,15 @@ REFCTX_PREFIX = "refctx:"
 
 
 def fingerprint_make(
-    *, youtube_id: str, timestamp: float, frame_sha256: str, keypoints, provider: str, language: str, version: str
+    *,
+    youtube_id: str,
+    timestamp: float,
+    frame_sha256: str,
+    keypoints,
+    provider: str,
+    language: str,
+    version: str,
+    reference: str = "",
 ) -> str:
     canonical = json.dumps(
         {
@@ -35,6 +43,7 @@ def fingerprint_make(
             "p": provider,
             "l": language,
             "ver": version,
+            "ref": reference,  # a new reference track never reuses results scored against the old one
         },
         sort_keys=True,
         separators=(",", ":"),

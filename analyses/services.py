@@ -152,6 +152,12 @@ def analysis_create(
         )
 
 
+def _reference_version(video) -> str:
+    from playlists.models import ReferencePoseTrack
+
+    return ReferencePoseTrack.objects.filter(video=video).values_list("sha256", flat=True).first() or ""
+
+
 def _analysis_store(*, user, video, timestamp, frame, keypoints, session_id, requested, provider, language):
     resolved = provider
     fingerprint = caching.fingerprint_make(
@@ -162,6 +168,7 @@ def _analysis_store(*, user, video, timestamp, frame, keypoints, session_id, req
         provider=resolved,
         language=language,
         version=runner.analyzer_version(resolved),
+        reference=_reference_version(video),
     )
     cached = caching.result_get(fingerprint)
 
@@ -418,6 +425,7 @@ def analysis_reanalyze(*, analysis: Analysis, provider: str | None = None) -> bo
         provider=provider,
         language=analysis.language,
         version=runner.analyzer_version(provider),
+        reference=_reference_version(analysis.video),
     )
     with transaction.atomic():
         updated = Analysis.objects.filter(pk=analysis.pk, status__in=Analysis.FINAL_STATUSES).update(

@@ -352,3 +352,21 @@ def test_a_pose_failure_is_stored_as_failed_with_its_code_not_a_made_up_score(au
     assert body["status"] == "failed"
     assert body["score"] is None and body["good_points"] == [] and body["advice"] == ""
     assert body["error"]["code"] == "pose_not_visible"
+
+
+def test_a_new_reference_track_is_not_answered_with_results_from_before_it(auth_client, analyzer_calls):
+    from analyses.analyzers import synthetic
+    from playlists.models import Video
+    from playlists.services import reference_track_import
+
+    body = submission()
+    before = auth_client.post(ANALYSES, body, format="json").json()
+    assert before["details"]["reference"] is False
+    track = synthetic.choreography_track(fps=30, seconds=5)
+    reference_track_import(
+        video=Video.objects.get(youtube_id="dQw4w9WgXcQ"), data={"fps": 30, "frames": track.tolist()}
+    )
+    after = auth_client.post(ANALYSES, body, format="json").json()
+    assert after["cached"] is False
+    assert after["details"]["reference"] is True
+    assert len(analyzer_calls) == 2
