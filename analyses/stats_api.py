@@ -1,6 +1,7 @@
 """`GET /api/v1/stats/`: the caller's progress (DESIGN §5). Figures come from analyses.stats."""
 
 from drf_spectacular.utils import extend_schema
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -87,6 +88,7 @@ class StatsSerializer(serializers.Serializer):
     )
 
 
+@extend_validation_errors(["invalid_time_zone"], field_name="tz", methods=["get"])
 class StatsApi(APIView):
     @extend_schema(
         tags=[TAG],
@@ -103,4 +105,7 @@ class StatsApi(APIView):
         query = StatsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         figures = stats.user_stats(user=request.user, tz=query.validated_data.get("tz"))
-        return Response(StatsSerializer(figures).data)
+        # The figures are plain numbers, strings, dates and UTC datetimes, which the JSON renderer
+        # writes exactly as StatsSerializer would (the schema's description); skipping it saves a
+        # few milliseconds per request.
+        return Response(figures)

@@ -260,6 +260,22 @@ def test_the_tz_parameter_sets_the_dancers_days(make_auth_client):
     assert body["today"] == str(timezone.now().astimezone(zoneinfo.ZoneInfo("America/Los_Angeles")).date())
 
 
+def test_the_response_is_what_the_documented_serializer_would_write(make_auth_client):
+    from analyses.stats_api import StatsSerializer
+
+    client = make_auth_client()
+    now = timezone.now()
+    analysis_at(now - timedelta(days=2), user=client.user, score=70, details=body_parts(left_arm=50.0))
+    analysis_at(now, user=client.user, status=Analysis.Status.FAILED)
+    body = client.get(URL).json()
+    figures = stats.user_stats(user=client.user)
+    import json
+
+    from rest_framework.renderers import JSONRenderer
+
+    assert body == json.loads(JSONRenderer().render(StatsSerializer(figures).data))
+
+
 def test_an_unknown_tz_parameter_is_a_validation_error(auth_client):
     response = auth_client.get(URL, {"tz": "Mars/Olympus"})
     assert response.status_code == 400
