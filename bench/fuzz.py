@@ -1,0 +1,168 @@
+"""Fuzz the API with schemathesis against its own OpenAPI schema (/api/schema/).
+
+Starts gunicorn with the production settings (DEBUG off) on loopback, on a bench PostgreSQL
+database (`dancecoach_fuzz`, or SQLite with --database sqlite), local-memory cache, Celery eager
+and the pose analyzer; registers a real user and seeds a playlist, a session and an analysis so
+that ids exist; then runs `schemathesis run` over every operation, authenticated with that
+user's bearer token, with the checks:
+
+- not_a_server_error           no 5xx
+- status_code_conformance      no status code the schema does not document
+- content_type_conformance     the documented content type
+- response_schema_conformance  every response body matches its schema
+
+Rate limits are raised for the run (the 429 is documented anyway). Exits non-zero on any
+finding or when fewer than --min-requests requests were sent.
+
+    .venv/bin/python bench/fuzz.py                      # full: >= 2,000 requests
+    .venv/bin/python bench/fuzz.py --max-examples 15 --min-requests 600   # CI
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import harness
+
+CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+
+
+def seed(base: str) -> str:
+    """The fuzz user's token, with objects of their own and another user's public playlist."""
+    other = harness.register(base, 1, prefix="other")[0]
+    status, body, _ = harness.request(
+        "POST", f"{base}/api/v1/playlists/", {"name": "public", "is_public": True}, token=other
+    )
+    assert status == 201, (status, body)
+    token = harness.register(base, 1, prefix="fuzz")[0]
+    status, body, _ = harness.request("POST", f"{base}/api/v1/playlists/", {"name": "mine"}, token=token)
+    assert status == 201, (status, body)
+    playlist = body["id"]
+    status, body, _ = harness.request(
+        "POST", f"{base}/api/v1/playlists/{playlist}/videos/", {"youtube_url": harness.YOUTUBE_URL}, token=token
+    )
+    assert status == 201, (status, body)
+    status, body, _ = harness.request(
+        "POST", f"{base}/api/v1/analyses/", harness.submission(0, 0, provider="pose"), token=token
+    )
+    assert status in (201, 202), (status, body)
+    return token
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/dancecoach_fuzz")
+    parser.add_argument("--max-examples", type=int, default=80, help="test cases per operation and phase")
+    parser.add_argument("--min-requests", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=20260)
+    parser.add_argument("--workers", default="2", help="schemathesis workers")
+    parser.add_argument("--report-dir", default=str(harness.ROOT / "bench" / "results" / "fuzz"))
+    args = parser.parse_args()
+
+    report_dir = Path(args.report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="fuzz-"))
+    database = None
+    extra = {}
+    if args.database == "sqlite":
+        extra["SQLITE_PATH"] = str(tmp / "fuzz.sqlite3")
+    else:
+        database = args.database
+        harness.database_recreate(database)
+    env = harness.production_env(
+        database=database,
+        redis=None,
+        media=tmp / "media",
+        CELERY_TASK_ALWAYS_EAGER="true",
+        ACCESS_TOKEN_MINUTES="240",  # noqa: S106 - a lifetime, not a password
+        RATELIMIT_DEFAULT_USER="100000/m",
+        RATELIMIT_DEFAULT_ANON="100000/m",
+        RATELIMIT_LOGIN_IP="100000/m",
+        RATELIMIT_LOGIN_EMAIL="100000/m",
+        RATELIMIT_REGISTER_IP="100000/m",
+        RATELIMIT_ANALYSIS_USER="100000/m",
+        **extra,
+    )
+    harness.migrate(env)
+    port = harness.free_port()
+    base = f"http://127.0.0.1:{port}"
+    server_log = report_dir / "gunicorn.log"
+    server_log.write_bytes(b"")
+    # gunicorn answers 414 itself (HTML, outside the app) for request lines over 4 KiB; the fuzz
+    # lifts that limit so that every generated URL reaches the app, whose schema is under test.
+    web = harness.gunicorn_start(
+        env, port, workers=2, threads=4, log=server_log, extra_args=("--limit-request-line", "0")
+    )
+    try:
+        harness.wait_http(f"{base}/healthz")
+        token = seed(base)
+        har = report_dir / "fuzz.har"
+        junit = report_dir / "junit.xml"
+        cmd = [
+            str(Path(sys.executable).with_name("schemathesis")),
+            "run",
+            f"{base}/api/schema/",
+            "--header",
+            f"Authorization: Bearer {token}",
+            "--checks",
+            CHECKS,
+            "--max-examples",
+            str(args.max_examples),
+            "--seed",
+            str(args.seed),
+            "--workers",
+            str(args.workers),
+            "--generation-database",
+            "none",
+            "--request-timeout",
+            "30",
+            "--suppress-health-check",
+            "all",
+            "--report",
+            "har,junit",
+            "--report-har-path",
+            str(har),
+            "--report-junit-path",
+            str(junit),
+            "--no-color",
+            "--output-sanitize",
+            "true",
+        ]
+        started = time.monotonic()
+        print("$ schemathesis run", base + "/api/schema/", "--checks", CHECKS, "--max-examples", args.max_examples)
+        code = subprocess.run(cmd, cwd=report_dir).returncode
+        elapsed = time.monotonic() - started
+    finally:
+        harness.stop(web)
+
+    entries = json.loads(har.read_text())["log"]["entries"] if har.exists() else []
+    statuses = Counter(e["response"]["status"] for e in entries)
+    operations = Counter(
+        (e["request"]["method"], e["request"]["url"].split("?", 1)[0].replace(base, "")) for e in entries
+    )
+    server_errors = sum(n for s, n in statuses.items() if s >= 500)
+    logged_5xx = server_log.read_text(errors="replace").count("Unhandled error")
+    print()
+    print(f"machine: {harness.machine()}")
+    print(f"requests sent: {len(entries)} in {elapsed:.0f} s over {len(operations)} distinct method+URL pairs")
+    print("status codes:", dict(sorted(statuses.items())))
+    print(f"5xx answers: {server_errors}; unhandled errors in the server log: {logged_5xx}")
+    print(f"schemathesis exit code: {code} (0: no check failed)")
+    ok = code == 0 and server_errors == 0 and logged_5xx == 0 and len(entries) >= args.min_requests
+    if len(entries) < args.min_requests:
+        print(f"FAIL: fewer than {args.min_requests} requests")
+    print("fuzz:", "PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
