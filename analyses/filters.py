@@ -1,20 +1,41 @@
+from datetime import UTC
+
 import django_filters
+from django import forms
+from django_filters.fields import IsoDateTimeField
 
 from analyses.models import Analysis
+
+
+class _UtcIsoDateTimeField(IsoDateTimeField):
+    """ISO 8601 allows UTC offsets up to ±23:59, PostgreSQL only ±15:59: compare in UTC."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return value
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00+16:00 is before year 1 in UTC
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = _UtcIsoDateTimeField
 
 
 class AnalysisFilter(django_filters.FilterSet):
     video = django_filters.CharFilter(method="filter_video", help_text="Video id or 11-character YouTube id.")
     session = django_filters.UUIDFilter(field_name="session_id")
     status = django_filters.ChoiceFilter(choices=Analysis.Status.choices)
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Analysis
         fields = ["video", "session", "status", "created_after", "created_before"]
 
     def filter_video(self, queryset, name, value):
-        if value.isdigit():
+        if value.isascii() and value.isdigit():  # not "²", which isdigit() but int() refuses
             return queryset.filter(video_id=int(value))
         return queryset.filter(video__youtube_id=value)

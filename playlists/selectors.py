@@ -36,7 +36,8 @@ def video_list(*, search: str | None = None) -> QuerySet[Video]:
     """Videos, newest first, with `has_reference`. `search` matches a title (contains, any
     case), an exact video id, or any YouTube URL of the video."""
     videos = Video.objects.annotate(has_reference=_has_reference()).order_by("-created_at", "-id")
-    search = (search or "").strip()[:SEARCH_MAX_LENGTH]
+    # PostgreSQL text cannot hold NUL: a search with one would be a 500.
+    search = (search or "").replace("\x00", "").strip()[:SEARCH_MAX_LENGTH]
     if search:
         match = Q(title__icontains=search) | Q(youtube_id=search)
         try:
