@@ -7,6 +7,7 @@ from django.db import connection
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,6 +29,7 @@ SESSIONS = "sessions"
 ANALYSES = "analyses"
 
 
+@extend_validation_errors(["invalid_youtube_url"], field_name="youtube_url", methods=["post"])
 class SessionListCreateApi(generics.ListAPIView):
     serializer_class = SessionSerializer
 
@@ -79,6 +81,25 @@ class SessionEndApi(APIView):
         return Response(SessionSerializer(queryset.get(pk=session.pk)).data)
 
 
+# Codes the services add to the serializer's (analysis_create, frames.frame_decode).
+@extend_validation_errors(["invalid_youtube_url"], field_name="youtube_url", methods=["post"])
+@extend_validation_errors(["gemini_not_configured"], field_name="provider", methods=["post"])
+@extend_validation_errors(["keypoints_required"], field_name="keypoints", methods=["post"])
+# KeypointsField checks each landmark itself (serializers.KeypointsField): its per-item codes.
+@extend_validation_errors(["invalid"], field_name="keypoints.INDEX.non_field_errors", methods=["post"])
+@extend_validation_errors(["required", "invalid", "not_finite"], field_name="keypoints.INDEX.x", methods=["post"])
+@extend_validation_errors(["required", "invalid", "not_finite"], field_name="keypoints.INDEX.y", methods=["post"])
+@extend_validation_errors(["invalid", "not_finite"], field_name="keypoints.INDEX.z", methods=["post"])
+@extend_validation_errors(
+    ["invalid", "not_finite", "out_of_range"], field_name="keypoints.INDEX.visibility", methods=["post"]
+)
+@extend_validation_errors(["session_ended", "session_video_mismatch"], field_name="session_id", methods=["post"])
+@extend_validation_errors(["not_finite"], field_name="timestamp", methods=["post"])
+@extend_validation_errors(
+    ["invalid_base64", "invalid_frame", "frame_too_large", "unsupported_frame_format", "frame_too_many_pixels"],
+    field_name="user_frame",
+    methods=["post"],
+)
 class AnalysisListCreateApi(generics.ListAPIView):
     """History (GET) and submission (POST)."""
 

@@ -26,6 +26,14 @@ class ApiExceptionHandler(ExceptionHandler):
         # Django raises this while DRF reads the body; left alone it would be a 500.
         if isinstance(exc, RequestDataTooBig):
             return RequestTooLarge()
+        if isinstance(exc, exceptions.AuthenticationFailed) and isinstance(exc.detail, dict):
+            # simplejwt puts {detail, code, messages} in one exception: one error with its code,
+            # not one error per key of that dict.
+            detail = exc.detail.get("detail", "Authentication failed.")
+            code = exc.detail.get("code", "authentication_failed")
+            flat = exceptions.AuthenticationFailed(str(detail), code=str(code))
+            flat.auth_header = getattr(exc, "auth_header", None)
+            return flat
         return super().convert_known_exceptions(exc)
 
 

@@ -286,6 +286,7 @@ class PlaylistDetailApi(APIView):
 
 
 @extend_validation_errors(["duplicate_video", "playlist_full"], methods=["post"])
+@extend_validation_errors(["youtube_url_or_video_id"], field_name="non_field_errors", methods=["post"])
 class PlaylistVideosApi(APIView):
     @extend_schema(
         tags=[PLAYLISTS],
