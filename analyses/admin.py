@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from analyses import services
+from analyses.admin_fast import EstimatedCountPaginator, RecentErrorCodeFilter, indexed_dates
 from analyses.models import Analysis, PracticeSession
 
 
@@ -16,6 +17,10 @@ class PracticeSessionAdmin(admin.ModelAdmin):
     raw_id_fields = ["user", "video"]
     list_select_related = ["user", "video"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
+    def get_queryset(self, request):
+        return indexed_dates(super().get_queryset(request))
 
 
 @admin.register(Analysis)
@@ -33,13 +38,19 @@ class AnalysisAdmin(admin.ModelAdmin):
         "latency_ms",
         "created_at",
     ]
-    list_filter = ["status", "provider", "cached", "error_code", "created_at"]
+    list_filter = ["status", "provider", "cached", RecentErrorCodeFilter, "created_at"]
     search_fields = ["id", "user__email", "video__youtube_id"]
     date_hierarchy = "created_at"
     raw_id_fields = ["user", "session", "video"]
     list_select_related = ["user", "video"]
     show_full_result_count = False
     actions = ["reanalyze"]
+    # A million rows: no full count, no DISTINCT dates over the table (see admin_fast).
+    paginator = EstimatedCountPaginator
+
+    def get_queryset(self, request):
+        return indexed_dates(super().get_queryset(request))
+
     readonly_fields = [
         "frame_preview",
         "id",

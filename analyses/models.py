@@ -16,7 +16,10 @@ class PracticeSession(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
-        indexes = [models.Index(fields=["user", "-started_at"], name="session_user_started")]
+        indexes = [
+            models.Index(fields=["user", "-started_at"], name="session_user_started"),
+            models.Index(fields=["-started_at"], name="session_started"),  # the admin's default order
+        ]
 
     def __str__(self):
         return f"{self.user} · {self.video} · {self.started_at:%Y-%m-%d %H:%M}"
