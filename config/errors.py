@@ -4,9 +4,14 @@ Shape: {"type": "validation_error" | "client_error" | "server_error",
         "errors": [{"code": str, "detail": str, "attr": str | null}]}
 """
 
+import logging
+
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from drf_standardized_errors.handler import ExceptionHandler
 from rest_framework import exceptions, status
+
+logger = logging.getLogger(__name__)
 
 
 class RequestTooLarge(exceptions.APIException):
@@ -26,6 +31,11 @@ class ApiExceptionHandler(ExceptionHandler):
         # Django raises this while DRF reads the body; left alone it would be a 500.
         if isinstance(exc, RequestDataTooBig):
             return RequestTooLarge()
+        if isinstance(exc, OperationalError | InterfaceError):
+            # The database is unreachable (down, restarting, out of connections): the client may
+            # retry, so a 503 rather than a 500.
+            logger.warning("Database unavailable: %s", exc.__class__.__name__)
+            return ServiceUnavailable()
         if isinstance(exc, exceptions.AuthenticationFailed) and isinstance(exc.detail, dict):
             # simplejwt puts {detail, code, messages} in one exception: one error with its code,
             # not one error per key of that dict.

@@ -2,6 +2,7 @@ import logging
 import time
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 
 from config.errors import error_body
@@ -13,6 +14,7 @@ _DEFAULTS = {
     405: ("method_not_allowed", "Method not allowed."),
     413: ("request_too_large", "The request body is larger than the server accepts."),
     500: ("error", "Server Error (500)"),
+    503: ("service_unavailable", "A backing service is unavailable; try again shortly."),
 }
 
 
@@ -45,6 +47,10 @@ class ApiErrorMiddleware:
         if isinstance(exception, RequestDataTooBig):
             code, detail = _DEFAULTS[413]
             return JsonResponse(error_body(status_code=413, code=code, detail=detail), status=413)
+        if isinstance(exception, OperationalError | InterfaceError):
+            logger.warning("Database unavailable on %s: %s", request.path, exception.__class__.__name__)
+            code, detail = _DEFAULTS[503]
+            return JsonResponse(error_body(status_code=503, code=code, detail=detail), status=503)
         logger.exception("Unhandled error on %s", request.path)
         code, detail = _DEFAULTS[500]
         return JsonResponse(error_body(status_code=500, code=code, detail=detail), status=500)

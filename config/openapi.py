@@ -84,8 +84,8 @@ class AutoSchema(StandardizedAutoSchema):
             # Only requests with a body can be too large.
             return status_code not in responses and self.method in {"POST", "PUT", "PATCH"}
         if status_code == "503":
-            # Views that need the cache or the broker to accept work say so.
-            return status_code not in responses and getattr(self.view, "may_be_unavailable", False)
+            # Every operation needs the database, so any of them answers 503 while it is down.
+            return status_code not in responses
         return super()._should_add_error_response(responses, status_code)
 
 
