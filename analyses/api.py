@@ -18,6 +18,7 @@ from analyses.models import Analysis, PracticeSession
 from analyses.notify import Subscription
 from analyses.serializers import (
     AnalysisCreateSerializer,
+    AnalysisListItemSerializer,
     AnalysisSerializer,
     AnalysisWaitQuerySerializer,
     SessionCreateSerializer,
@@ -103,7 +104,7 @@ class SessionEndApi(APIView):
 class AnalysisListCreateApi(generics.ListAPIView):
     """History (GET) and submission (POST)."""
 
-    serializer_class = AnalysisSerializer
+    serializer_class = AnalysisListItemSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = AnalysisFilter
     may_be_unavailable = True
@@ -116,7 +117,8 @@ class AnalysisListCreateApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Analysis.objects.none()
-        return selectors.analyses_for_user(user=self.request.user)
+        # The list shows no per-joint details: don't read them (nor the landmarks) from the database.
+        return selectors.analyses_for_user(user=self.request.user).defer("details", "keypoints")
 
     @extend_schema(tags=[ANALYSES], summary="The caller's analyses, newest first")
     def get(self, request, *args, **kwargs):

@@ -29,6 +29,13 @@ class PracticeSession(models.Model):
         return self.ended_at is not None
 
 
+class Provider(models.TextChoices):
+    """The analyzer that produced a result (module level so the OpenAPI settings can name it)."""
+
+    POSE = "pose"
+    GEMINI = "gemini"
+
+
 class Analysis(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -36,9 +43,7 @@ class Analysis(models.Model):
         COMPLETED = "completed"
         FAILED = "failed"
 
-    class Provider(models.TextChoices):
-        POSE = "pose"
-        GEMINI = "gemini"
+    Provider = Provider
 
     FINAL_STATUSES = (Status.COMPLETED, Status.FAILED)
 

@@ -160,6 +160,13 @@ class AnalysisSerializer(serializers.Serializer):
         return {"code": obj.error_code, "message": obj.error_message}
 
 
+class AnalysisListItemSerializer(AnalysisSerializer):
+    """History rows: everything but `details` (per-joint figures, the bulk of a row); the detail
+    endpoint has them."""
+
+    details = None
+
+
 class AnalysisWaitQuerySerializer(serializers.Serializer):
     wait = serializers.FloatField(
         required=False,
