@@ -53,17 +53,53 @@ urlpatterns: list = []
 
 
 def bare_history(request):
-    """The baseline: the same 10 rows as the history endpoint's first page, as JSON, nothing else."""
+    """The baseline: the same 10 rows as the history endpoint's first page, with the same fields,
+    as JSON; no authentication, throttling, pagination count or serializer."""
     from django.http import JsonResponse
 
     from analyses.models import Analysis
 
-    rows = list(
+    rows = []
+    for row in (
         Analysis.objects.filter(user_id=request.GET["user"])
         .order_by("-created_at")
-        .values("id", "session_id", "video__youtube_id", "timestamp", "status", "score", "created_at")[:10]
-    )
-    return JsonResponse({"results": rows})
+        .values(
+            "id",
+            "session_id",
+            "video_id",
+            "video__youtube_id",
+            "video__title",
+            "video__duration",
+            "timestamp",
+            "status",
+            "score",
+            "good_points",
+            "improvements",
+            "advice",
+            "short",
+            "provider",
+            "model",
+            "language",
+            "cached",
+            "error_code",
+            "error_message",
+            "attempts",
+            "created_at",
+            "completed_at",
+        )[:10]
+    ):
+        youtube_id = row.pop("video__youtube_id")
+        row["video"] = {
+            "id": row.pop("video_id"),
+            "youtube_id": youtube_id,
+            "url": f"https://www.youtube.com/watch?v={youtube_id}",
+            "title": row.pop("video__title"),
+            "duration": row.pop("video__duration"),
+        }
+        code, message = row.pop("error_code"), row.pop("error_message")
+        row["error"] = {"code": code, "message": message} if row["status"] == "failed" else None
+        rows.append(row)
+    return JsonResponse({"count": len(rows), "next": None, "previous": None, "results": rows})
 
 
 def timed(client, method, path, n, **kwargs) -> list[float]:
