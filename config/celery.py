@@ -10,6 +10,9 @@ app = Celery("dancecoach")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# Request ids travel into tasks, and the worker logs through settings.LOGGING (signal handlers).
+import config.request_id  # noqa: E402, F401
+
 
 @app.task(name="config.ping")
 def ping() -> str:
