@@ -1,4 +1,5 @@
-"""Wake long-polls when an analysis changes: Redis pub/sub, or in-process on the embedded default.
+"""Announce that an analysis changed: wake long-polls (Redis pub/sub, or in-process on the embedded
+default) and send it to its owner's WebSocket connections (analyses.live).
 
 Waiters hold no database connection while they wait; publishers call after the commit.
 """
@@ -37,6 +38,12 @@ def analysis_changed_publish(*, analysis_id) -> None:
             client.publish(_CHANNEL.format(key), b"1")
     except Exception as exc:  # a missed wake-up only delays a poll until its timeout
         logger.warning("analysis notification not published: %s", exc.__class__.__name__)
+    try:
+        from analyses.live import analysis_broadcast
+
+        analysis_broadcast(analysis_id=analysis_id)  # WebSocket clients of the owner
+    except Exception as exc:  # a missed live event: the client still sees the state on its next GET
+        logger.warning("analysis live event not sent: %s", exc.__class__.__name__)
 
 
 class Subscription:

@@ -199,6 +199,7 @@ def _analysis_store(*, user, video, timestamp, frame, keypoints, session_id, req
         except Exception:
             analysis.frame.delete(save=False)  # no orphan file when the row is not stored
             raise
+        transaction.on_commit(lambda: analysis_changed_publish(analysis_id=analysis.pk))  # before the enqueue
         if cached is None:
             from analyses.tasks import analysis_enqueue
 
