@@ -13,9 +13,9 @@ COPY . .
 # The app never needs root: run as an unprivileged user that owns only media and static.
 RUN useradd --create-home --uid 10001 app \
     && mkdir -p /app/media /app/staticfiles \
-    && DEBUG=true python manage.py collectstatic --noinput \
+    && DEBUG=false SECRET_KEY=collectstatic-only-not-a-secret python manage.py collectstatic --noinput \
     && chown -R app:app /app/media /app/staticfiles
 USER app
 
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "config/gunicorn.py"]

@@ -1,5 +1,6 @@
 """The deployment files agree with the settings and the Makefile (no Docker engine runs here)."""
 
+import json
 import os
 import re
 import subprocess
@@ -71,11 +72,51 @@ def test_compose_worker_and_beat_run_the_makefile_commands():
         assert services[target]["command"] == command
 
 
-def test_compose_web_runs_gunicorn_on_the_wsgi_app_after_migrating():
-    command = compose()["services"]["web"]["command"]
-    assert "manage.py migrate --noinput" in command
-    assert "gunicorn config.wsgi:application" in command
-    assert "gunicorn" in (ROOT / "requirements.txt").read_text()
+def test_compose_web_runs_gunicorn_with_uvicorn_workers_on_the_asgi_app_after_migrating():
+    web = compose()["services"]["web"]
+    assert "manage.py migrate --noinput" in web["command"]
+    assert "gunicorn -c config/gunicorn.py" in web["command"]
+    assert web["environment"]["DB_POOL"] == "true"  # ASGI: pooled, not per-thread persistent connections
+    requirements = (ROOT / "requirements.txt").read_text()
+    for package in ("gunicorn==", "uvicorn[standard]==", "uvicorn-worker==", "channels==", "channels-redis=="):
+        assert package in requirements, package
+    assert 'CMD ["gunicorn", "-c", "config/gunicorn.py"]' in (ROOT / "Dockerfile").read_text()
+
+
+def test_gunicorn_config_serves_the_asgi_app_with_the_number_of_workers_from_settings():
+    script = (
+        "import json, runpy; c = runpy.run_path('config/gunicorn.py');"
+        "print(json.dumps({k: c[k] for k in ('wsgi_app', 'worker_class', 'workers', 'bind')}))"
+    )
+    base = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**base, "WEB_WORKERS": "5"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    config = json.loads(result.stdout.strip().splitlines()[-1])
+    assert config == {
+        "wsgi_app": "config.asgi:application",
+        "worker_class": "uvicorn_worker.UvicornWorker",
+        "workers": 5,
+        "bind": "0.0.0.0:8000",
+    }
+
+
+def test_make_run_serves_the_asgi_app_with_uvicorn_after_migrating():
+    recipe = makefile_recipe("run")
+    assert "uvicorn config.asgi:application" in recipe
+    assert "--host $(HOST) --port $(PORT)" in recipe
+    assert re.search(r"^run:.*\bmigrate\b", (ROOT / "Makefile").read_text(), re.M)
+
+
+def test_compose_gives_the_worker_time_for_a_warm_shutdown_longer_than_the_hard_time_limit():
+    grace = compose()["services"]["worker"]["stop_grace_period"]
+    assert grace.endswith("s") and int(grace[:-1]) > 120
 
 
 def test_dockerfile_runs_as_a_non_root_user():
