@@ -10,6 +10,9 @@ array every call are printed too.
 Rates are frames per CPU second of this process (pinned to one core), so other processes on a
 shared machine do not count against it; the wall-clock rate is printed beside it.
 
+The analyzer's numeric kernels are compiled with numba when pose.py is imported (or loaded
+from numba's on-disk cache); that JIT warm-up is timed and printed on its own, outside the rates.
+
 Run from the project root: python bench/pose.py [--frames 1000] [--runs 5]
 """
 
@@ -33,7 +36,10 @@ import gc  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from analyses.analyzers import pose, synthetic  # noqa: E402
+_IMPORT_T0 = time.perf_counter()
+from analyses.analyzers import pose, pose_kernels, synthetic  # noqa: E402
+
+IMPORT_SECONDS = time.perf_counter() - _IMPORT_T0
 from analyses.analyzers.base import AnalyzerInput, ReferenceContext  # noqa: E402
 
 TARGET_PER_S = 5000.0
@@ -138,6 +144,9 @@ def main() -> None:
     print(f"  median: {cpu:,.0f} frames per CPU second ({1e6 / cpu:.0f} us per frame); wall clock: {wall:,.0f}/s")
     ratio, wall_ratio = cpu / TARGET_PER_S, wall / TARGET_PER_S
     print(f"  ratio to the {TARGET_PER_S:,.0f}/s target: {ratio:.2f} (CPU time; wall clock {wall_ratio:.2f})")
+    source = "loaded from numba's cache" if pose_kernels.WARMUP_FROM_CACHE else "compiled"
+    jit = f"{pose_kernels.WARMUP_SECONDS * 1000.0:.0f} ms ({source})"
+    print(f"  one-off: JIT warm-up of the kernels {jit}; importing the analyzer {IMPORT_SECONDS * 1000.0:.0f} ms")
     print(f"  one-off: the track's features ({len(track)} frames) took {cold_ms:.1f} ms on the first call")
     print(f"  a window slice (view) of the kept track per call, as the worker passes it: {sliced:,.0f}/s")
     print(f"  a fresh window array per call (its features recomputed every time): {copied:,.0f}/s")

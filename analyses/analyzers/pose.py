@@ -1,7 +1,8 @@
 """Local pose analyzer: the dancer's 33 MediaPipe landmarks against the instructor's track.
 
-Pure Python + numpy, deterministic and fast, so it can run in the request path, in a
-benchmark, and as grounding for the Gemini analyzer.
+Pure Python + numpy, with the per-frame numeric kernels compiled by numba (pose_kernels),
+deterministic and fast, so it can run in the request path, in a benchmark, and as grounding
+for the Gemini analyzer.
 
 Features are angles in a torso frame (the spine from mid-shoulder to mid-hip), so body size,
 distance to the camera and position in the frame do not matter: the direction of each limb
@@ -18,7 +19,7 @@ Scoring, against a reference:
 4. score = 100 / (1 + (pose error / SCORE_E0) ** SCORE_K): flat while errors look like jitter,
    steep where they look like another pose. Body-part scores use the same curve.
 The dancer is compared, as is and mirrored, with every reference frame within +-tolerance
-seconds of the timestamp in one numpy pass; the frame with the least pose error wins.
+seconds of the timestamp in one compiled pass; the frame with the least pose error wins.
 
 time_offset = timestamp - matched_time: positive means the dancer is late (they match what
 the instructor did earlier).
@@ -37,6 +38,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from . import pose_kernels as _kernels
 from . import pose_phrases as phrases
 from .base import LANDMARK_COUNT, AnalyzerInput, AnalyzerResult, PermanentAnalyzerError, ReferenceContext
 
@@ -126,8 +128,6 @@ _FEAT_LM = np.array(
     ]
 )  # fmt: skip
 _FEAT_LM2 = np.stack((_FEAT_LM, MIRROR_PERM[_FEAT_LM]))
-# Features whose sign means image left/right: flipped for a reference facing the other way.
-_LATERAL = np.arange(_K) < 10
 
 _FEAT_PART = np.array([0, 0, 1, 1, 2, 2, 3, 3, 5, 4, 0, 0, 1, 1, 2, 2, 3, 3])
 # Within a part: segment directions carry most, the elbow/knee bend next, the shoulder/hip
@@ -181,7 +181,6 @@ _TIE_TIME = 1e-4
 _TIE_MIRROR = 5e-5
 _EPS = 1e-12
 _TWO_PI = 2.0 * math.pi
-_ONES_P = np.ones(len(PARTS))
 _DEG = 180.0 / math.pi
 
 
@@ -220,7 +219,16 @@ def _keypoint_columns(keypoints) -> np.ndarray:
         else:
             xs, ys = [k["x"] for k in keypoints], [k["y"] for k in keypoints]
             zs = [k.get("z") or 0.0 for k in keypoints]
-            cols = np.array([xs, ys, zs, [k.get("visibility", 1.0) for k in keypoints]], dtype=np.float64)
+            vs = [k.get("visibility", 1.0) for k in keypoints]
+            # Fast path: one flat conversion, taken only when it is plainly 33 finite landmarks
+            # (anything else goes the careful way below, which decides the error).
+            try:
+                flat = np.array(xs + ys + zs + vs, dtype=np.float64)
+            except (TypeError, ValueError):
+                flat = None
+            if flat is not None and flat.shape == (_FRAME_VALUES,) and np.isfinite(flat).all():
+                return flat.reshape(4, LANDMARK_COUNT)
+            cols = np.array([xs, ys, zs, vs], dtype=np.float64)
             if cols.shape == (4, LANDMARK_COUNT) and not np.isfinite(cols).all():
                 # numpy turns an explicit null visibility into NaN: treat it as absent.
                 vs = [1.0 if (v := k.get("visibility")) is None else v for k in keypoints]
@@ -233,7 +241,7 @@ def _keypoint_columns(keypoints) -> np.ndarray:
         raise PermanentAnalyzerError("keypoints_invalid", "keypoints must be 33 {x, y, z?, visibility?}") from exc
     if cols.shape != (4, LANDMARK_COUNT) or not np.isfinite(cols).all():
         raise PermanentAnalyzerError("keypoints_invalid", "keypoints must be 33 landmarks of finite numbers")
-    return cols
+    return np.ascontiguousarray(cols)  # the layout the compiled kernels are built for
 
 
 def _finish(ang: np.ndarray, mode: str, shoulder_line) -> np.ndarray:
@@ -268,18 +276,17 @@ def _features(pts: np.ndarray, mode: str):
 
 
 def _dancer_features(cols: np.ndarray, mode: str, frame_vis: float):
-    """Features of the dancer (columns (4, 33)) as is and mirrored: (2, K) each, and the facing.
+    """Features of the dancer (columns (4, 33), C-contiguous) as is and mirrored: (2, K) each,
+    and the facing.
 
-    Mirroring keeps the facing, so the dancer's own row decides it for both.
+    Mirroring keeps the facing, so the dancer's own row decides it for both. The vectors come
+    from the same matrix products as before; the rest is the compiled kernel.
     """
-    vx = _VEC2 @ cols[0]
-    vy = _VEC2 @ cols[1]
-    vx[11:] *= -1.0  # the mirror flips x
-    raw = _finish(np.arctan2(vx, vy).reshape(2, 11), mode, lambda: (vx[[9, 20]], vy[[9, 20]]))
-    facing = -1.0 if math.sin(raw[0, 18]) < -_FACING_MIN else 1.0
-    fvis = cols[3][_FEAT_LM2].min(axis=-1)
-    fvis[:, 9] = frame_vis
-    return raw[:, :_K], fvis, facing
+    feats, fvis, raw18 = _kernels.dancer_features(
+        _VEC2 @ cols[0], _VEC2 @ cols[1], cols[3], mode == SHOULDERS, frame_vis, _FEAT_LM2
+    )
+    facing = -1.0 if math.sin(raw18) < -_FACING_MIN else 1.0
+    return feats, fvis, facing
 
 
 class _Prepared:
@@ -289,14 +296,15 @@ class _Prepared:
 
     def __init__(self, frames: np.ndarray, tie: np.ndarray, mode: str, thr: float):
         feats, fvis, facing = _features(frames, mode)
-        self.feats = np.ascontiguousarray(feats)
+        # Contiguous float64 arrays, as the compiled window search takes them.
+        self.feats = np.ascontiguousarray(feats, dtype=np.float64)
         # Weights per frame and feature: visibility, zero below the threshold. A frame whose
         # torso is not visible (fvis[:, 9]) cannot be compared: infinite penalty.
         torso = fvis[:, 9:10] >= thr
-        self.weights = np.where(fvis >= thr, fvis, 0.0) * torso
+        self.weights = np.ascontiguousarray(np.where(fvis >= thr, fvis, 0.0) * torso, dtype=np.float64)
         # Time tie-break, or infinity for frames that cannot be compared (|inf - t| is inf).
-        self.tie = np.where(torso[:, 0], tie, np.inf)
-        self.facing = facing
+        self.tie = np.ascontiguousarray(np.where(torso[:, 0], tie, np.inf), dtype=np.float64)
+        self.facing = np.ascontiguousarray(facing, dtype=np.float64)
         self.same_facing = float(facing[0]) if len(facing) and (facing == facing[0]).all() else 0.0
 
 
@@ -467,8 +475,6 @@ def analyze(
     lang = _language(inp.language)
     mode, frame_vis = _frame_mode(cols[3].tolist(), thr)
     feats, fvis, fd = _dancer_features(cols, mode, frame_vis)
-    if not allow_mirror:
-        feats, fvis = feats[:1], fvis[:1]
     _require_limbs(fvis[0], thr)
 
     ref, first, end = _resolve_reference(pose_reference if pose_reference is not None else inp.reference)
@@ -480,51 +486,30 @@ def analyze(
         return _form_only(pts, feats[0], fvis[0], mode, thr, lang, note="no_reference_frames_in_window")
 
     prep = ref.prepared(mode, thr)
-    rf, rw, rface = prep.feats[lo:hi], prep.weights[lo:hi], prep.facing[lo:hi]
-    if prep.same_facing != fd:
-        # An instructor facing the other way (filmed from behind) is compared limb for limb:
-        # their image left/right is flipped to the dancer's facing.
-        rf = np.where((rface != fd)[:, None] & _LATERAL, -rf, rf)
-    dw = np.where(fvis >= thr, fvis, 0.0) * _GW
-
-    # Every (mirroring, reference frame) pair at once: arrays (m, n, K), flattened to (m * n, K).
-    m_, n = len(feats), hi - lo
-    mn = m_ * n
-    e = rf[None] - feats[:, None]
-    np.abs(e, out=e)
-    np.minimum(e, _TWO_PI - e, out=e)  # |wrapped difference|: both angles lie in [-pi, pi]
-    e *= _INV_D0
-    np.minimum(e, ERROR_CAP, out=e)  # now in tolerances
-    # Weights and weighted errors side by side, so one matrix product sums both per part.
-    buf = np.empty((2 * mn, _K))
-    np.multiply(dw[:, None, :], rw, out=buf[:mn].reshape(m_, n, _K))
-    np.multiply(buf[:mn], e.reshape(mn, _K), out=buf[mn:])
-    sums = buf @ _PART_M
-    pw = sums[:mn]
-    pe = sums[mn:]
-    pe /= pw + _EPS
-    np.minimum(pe, PART_CAP, out=pe)
-    err2 = ((pe * pe) * pw) @ _ONES_P / (pw @ _ONES_P + _EPS)  # squared pose error
-    objective = err2.reshape(m_, n) + np.abs(prep.tie[lo:hi] - inp.timestamp * _TIE_TIME)
-    if m_ > 1:
-        objective[1] += _TIE_MIRROR
-    best = int(objective.argmin())
-    if not math.isfinite(objective.flat[best]):
+    # Every (mirroring, reference frame) pair in one compiled pass. An instructor facing the
+    # other way (filmed from behind) is compared limb for limb: their image left/right is
+    # flipped to the dancer's facing (flip: frames whose facing differs from the dancer's).
+    m_, n = (2 if allow_mirror else 1), hi - lo
+    best, err2, e, part_err, pw, w, r = _kernels.window_search(
+        feats, fvis, m_, thr, _GW, _INV_D0, ERROR_CAP, PART_CAP, _EPS, prep.feats, prep.weights, prep.facing,
+        prep.tie, lo, hi, fd, prep.same_facing != fd, inp.timestamp * _TIE_TIME, _TIE_MIRROR,
+    )  # fmt: skip
+    if best < 0:
         return _form_only(pts, feats[0], fvis[0], mode, thr, lang, note="no_visible_reference_frames")
     m, j = divmod(best, n)
     return _reference_result(
         lang=lang,
-        err=math.sqrt(err2[best]),
+        err=math.sqrt(err2),
         mirrored=m == 1,
         facing=fd,
-        ref_facing=float(rface[j]),
+        ref_facing=float(prep.facing[lo + j]),
         d=feats[m],
-        r=rf[j],
-        e=e[m, j],
+        r=r,
+        e=e,
         dvis=fvis[m],
-        w=dw[m] * rw[j],
-        part_err=pe[best],
-        pw=pw[best],
+        w=w,
+        part_err=part_err,
+        pw=pw,
         matched_time=float(ref.times[lo + j]) if ref.timed else None,
         timestamp=float(inp.timestamp),
         tolerance=float(tolerance),
@@ -573,22 +558,8 @@ def _figures(d, r, e, dvis, facing: float, mirrored: bool) -> list[list[float]]:
     to the side, 180 = overhead). Torso and head: lean or tilt towards the dancer's own left.
     Joints: interior angle, 180 = straight. Difference = dancer - reference.
     """
-    tab = np.empty((5, _K))
     mult = _FIG_MULT[facing > 0.0, mirrored]
-    np.multiply(d, mult, out=tab[0])
-    np.multiply(r, mult, out=tab[1])
-    diff = np.subtract(tab[0], tab[1], out=tab[2])
-    diff += np.pi
-    diff %= _TWO_PI
-    diff -= np.pi
-    tab[:3] *= _DEG
-    sc = np.multiply(e, 1.0 / SCORE_E0, out=tab[3])
-    sc **= SCORE_K
-    sc += 1.0
-    np.divide(100.0, sc, out=sc)
-    tab[:4].round(1, out=tab[:4])
-    dvis.round(2, out=tab[4])
-    return tab.tolist()
+    return _kernels.figures(d, r, e, dvis, mult, _DEG, 1.0 / SCORE_E0, SCORE_K).tolist()
 
 
 def _reference_result(
@@ -604,15 +575,14 @@ def _reference_result(
 
     used = (w > 0.0).tolist()
     err_k = e.tolist()
-    dancer, reference, difference, scores, vis = _figures(d, r, e, dvis, facing, mirrored)
-    joints, segments = {}, {}
-    for k in range(_K):
-        if used[k]:
-            fig = {"dancer": dancer[k], "reference": reference[k], "difference": difference[k], "score": scores[k]}
-        else:
-            fig = {"dancer": None, "reference": None, "difference": None, "score": None}
-        fig["visibility"] = vis[k]
-        (joints if k >= 10 else segments)[names[k]] = fig
+    figs = [
+        {"dancer": a, "reference": b, "difference": c, "score": s, "visibility": v}
+        if u
+        else {"dancer": None, "reference": None, "difference": None, "score": None, "visibility": v}
+        for u, a, b, c, s, v in zip(used, *_figures(d, r, e, dvis, facing, mirrored), strict=True)
+    ]
+    segments = dict(zip(names[:10], figs[:10], strict=True))
+    joints = dict(zip(names[10:], figs[10:], strict=True))
 
     pw, part_err = pw.tolist(), part_err.tolist()
     seen = [p for p in range(len(PARTS)) if pw[p] > 0.0]
