@@ -285,23 +285,23 @@ class Bench:
         log: dict[str, Counter] = {}
         ids: list[str] = []
         stop_at = time.monotonic() + seconds
-        known: list[str] = []
 
         def record(kind: str, status: int) -> None:
             with self.lock:
                 log.setdefault(f"{kind} {phase['now']}", Counter())[status] += 1
 
         def dancer(i: int) -> None:
+            mine: list[str] = []  # another dancer's analysis would rightly be a 404
             while time.monotonic() < stop_at:
                 status, analysis_id = self.submit(i % len(self.tokens))
                 record("POST analyses", status)
                 if analysis_id:
+                    mine.append(analysis_id)
                     with self.lock:
                         ids.append(analysis_id)
-                        known.append(analysis_id)
                 record("GET analyses", self.read(i % len(self.tokens)))
-                if known:
-                    record("GET analysis", self.read(i % len(self.tokens), known[-1] if i % 2 else None))
+                if mine:
+                    record("GET analysis", self.read(i % len(self.tokens), mine[-1]))
                 time.sleep(0.3)
 
         outage_thread = threading.Thread(target=outage, args=(phase,))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import subprocess
 import sys
 import tempfile
 import threading
@@ -28,7 +29,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import harness
-from bench.fake_gemini import FakeGemini
 
 
 class Recorder:
@@ -52,9 +52,11 @@ class Recorder:
         return status, answer
 
 
-def dancer(i: int, base: str, email: str, stop_at: float, rec: Recorder, interval: float, wait: int) -> None:
+def dancer(
+    i: int, base: str, email: str, stop_at: float, rec: Recorder, interval: float, wait: int, frames: list[dict]
+) -> None:
     rng = random.Random(i)
-    time.sleep(rng.uniform(0, 3))  # people don't all press play at once
+    time.sleep(rng.uniform(0, 10))  # people don't all press play at once
     status, body = rec.call(
         "POST auth/login", "POST", f"{base}/api/v1/auth/login/", {"email": email, "password": harness.PASSWORD}
     )
@@ -66,36 +68,36 @@ def dancer(i: int, base: str, email: str, stop_at: float, rec: Recorder, interva
     )
     session_id = body.get("id") if status == 201 and isinstance(body, dict) else None
     k = 0
+    pending: dict[str, float] = {}  # analysis id -> when it was submitted
     next_submit = time.monotonic()
     next_history = time.monotonic() + rng.uniform(5, 15)
     next_stats = time.monotonic() + rng.uniform(10, 30)
-    while time.monotonic() < stop_at:
-        now = time.monotonic()
-        if now >= next_submit:
+    while time.monotonic() < stop_at or (pending and time.monotonic() < stop_at + 30):
+        if time.monotonic() >= stop_at:
+            next_submit = next_history = next_stats = float("inf")  # only collect the last results
+        if time.monotonic() >= next_submit:
+            payload = dict(frames[k % len(frames)])
             k += 1
-            payload = harness.submission(i, k, provider="gemini", timestamp=round(k * 3.0 + i / 100, 2))
             if session_id:
                 payload["session_id"] = session_id
             submitted = time.monotonic()
             status, body = rec.call("POST analyses", "POST", f"{base}/api/v1/analyses/", payload, token)
             next_submit = submitted + interval
             if status in (201, 202):
-                analysis_id = body["id"]
-                final = body["status"] in ("completed", "failed")
-                while not final and time.monotonic() < stop_at + 30:
-                    status, body = rec.call(
-                        "GET analyses/{id}/?wait",
-                        "GET",
-                        f"{base}/api/v1/analyses/{analysis_id}/?wait={wait}",
-                        token=token,
-                    )
-                    final = status == 200 and body["status"] in ("completed", "failed")
-                    if status != 200:
-                        break
-                if final:
-                    with rec.lock:
-                        rec.turnaround.append(time.monotonic() - submitted)
-                        rec.outcomes[body["status"]] += 1
+                pending[body["id"]] = submitted
+        # Like the front end: wait for results while the next capture is not due yet.
+        for analysis_id, submitted in list(pending.items()):
+            budget = int(min(wait, next_submit - time.monotonic(), stop_at + 30 - time.monotonic()))
+            if budget < 1:
+                break
+            status, body = rec.call(
+                "GET analyses/{id}/?wait", "GET", f"{base}/api/v1/analyses/{analysis_id}/?wait={budget}", token=token
+            )
+            if status == 200 and body["status"] in ("completed", "failed"):
+                del pending[analysis_id]
+                with rec.lock:
+                    rec.turnaround.append(time.monotonic() - submitted)
+                    rec.outcomes[body["status"]] += 1
         if time.monotonic() >= next_history:
             rec.call("GET analyses (history)", "GET", f"{base}/api/v1/analyses/?limit=10", token=token)
             if session_id:
@@ -104,7 +106,8 @@ def dancer(i: int, base: str, email: str, stop_at: float, rec: Recorder, interva
         if time.monotonic() >= next_stats:
             rec.call("GET stats", "GET", f"{base}/api/v1/stats/", token=token)
             next_stats = time.monotonic() + rng.uniform(25, 35)
-        time.sleep(max(0.05, min(next_submit, next_history, next_stats) - time.monotonic()))
+        due = min(next_submit, next_history, next_stats, stop_at + 30)
+        time.sleep(max(0.05, min(1.0, due - time.monotonic())))
 
 
 def main() -> int:
@@ -125,19 +128,27 @@ def main() -> int:
 
     harness.database_recreate(args.database)
     redis.Redis.from_url(args.redis).flushdb()
-    fake = FakeGemini(delay=args.delay, record=False).start()
+    # The fake in its own process, so the load generator's threads don't slow it down.
+    fake_port = harness.free_port()
+    fake = subprocess.Popen(
+        [sys.executable, str(harness.ROOT / "bench" / "fake_gemini.py"), "--port", str(fake_port), "--delay", "0"],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     tmp = Path(tempfile.mkdtemp(prefix="load-"))
     env = harness.production_env(
         database=args.database,
         redis=args.redis,
         media=tmp / "media",
         GEMINI_API_KEY=harness.FAKE_KEY,
-        GEMINI_BASE_URL=fake.base_url,
+        GEMINI_BASE_URL=f"http://127.0.0.1:{fake_port}",
         # One source IP for every simulated dancer: only the per-IP limits are lifted.
         RATELIMIT_LOGIN_IP="100000/m",
         RATELIMIT_REGISTER_IP="100000/m",
     )
     harness.migrate(env)
+    harness.wait_http(f"http://127.0.0.1:{fake_port}/_stats")
+    harness.request("POST", f"http://127.0.0.1:{fake_port}/_control", {"delay": args.delay})
     port = harness.free_port()
     base = f"http://127.0.0.1:{port}"
     web = harness.gunicorn_start(env, port, workers=args.web_workers, threads=args.web_threads, log=tmp / "web.log")
@@ -147,14 +158,20 @@ def main() -> int:
         harness.wait_http(f"{base}/healthz")
         harness.worker_wait(args.redis, timeout=120)
         harness.register(base, args.dancers, prefix="load")
+        # Frames made before the clock starts: the generator's CPU is not the server's.
+        frames = {
+            i: [harness.submission(i, k, provider="gemini", timestamp=round(k * 3.0 + i / 100, 2)) for k in range(14)]
+            for i in range(args.dancers)
+        }
         for _ in range(5):  # warm every gunicorn process a little
             harness.request("GET", f"{base}/healthz")
+        time.sleep(5)  # let the worker's pool processes settle
         started = time.monotonic()
         stop_at = started + args.seconds
         threads = [
             threading.Thread(
                 target=dancer,
-                args=(i, base, f"load{i}@example.com", stop_at, rec, args.interval, args.wait),
+                args=(i, base, f"load{i}@example.com", stop_at, rec, args.interval, args.wait, frames[i]),
             )
             for i in range(args.dancers)
         ]
@@ -164,8 +181,7 @@ def main() -> int:
             t.join()
         elapsed = time.monotonic() - started
     finally:
-        harness.stop(web, worker)
-        fake.stop()
+        harness.stop(web, worker, fake)
 
     total = sum(len(v) for v in rec.times.values())
     print(f"machine: {harness.machine()}")
