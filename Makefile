@@ -20,8 +20,9 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# uvicorn serves the ASGI app: the API, the admin (static files by WhiteNoise) and the WebSocket.
 run: $(VENV)/.runtime migrate
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --reload --no-access-log
 
 migrate: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
@@ -60,3 +61,17 @@ superuser: migrate
 
 clean:
 	rm -rf $(VENV) db.sqlite3 media staticfiles
+
+# Proof under attack and under load (bench/; PostgreSQL and Redis on localhost). `make faults`
+# stops and restarts the machine's Redis and PostgreSQL: SCENARIOS=gemini,kill leaves them alone.
+.PHONY: fuzz faults load
+SCENARIOS ?= gemini,kill,redis,postgres
+
+fuzz: $(VENV)/.dev
+	$(PY) bench/fuzz.py
+
+faults: $(VENV)/.dev
+	$(PY) bench/faults.py --scenarios $(SCENARIOS)
+
+load: $(VENV)/.dev
+	$(PY) bench/load.py

@@ -39,13 +39,14 @@ import re
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, NamedTuple
 
 
 class _Server(ThreadingHTTPServer):
     # The default backlog (5) refuses connections when a worker opens a dozen at once.
     request_queue_size = 256
     daemon_threads = True
-from typing import Any, NamedTuple
+
 
 GENERATE_PATH = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):generateContent$")
 

@@ -52,8 +52,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.request_id.RequestIdMiddleware",
     "config.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "config.middleware.ApiErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -67,6 +69,13 @@ MIDDLEWARE = [
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
+
+# --- Web server (gunicorn with uvicorn workers: config/gunicorn.py, config/asgi.py) ----------
+
+WEB_WORKERS = env_int("WEB_WORKERS", 3)  # processes
+# HTTP requests in flight per process (each runs Django's sync code in a thread); more wait their
+# turn. WebSocket connections are not counted: they hold no thread.
+WEB_THREADS = env_int("WEB_THREADS", 8)
 
 TEMPLATES = [
     {
@@ -86,14 +95,24 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------
 
 DATABASE_URL = env_str("DATABASE_URL")
+# Under ASGI every request runs in a new thread, so persistent (per-thread) connections are not
+# reused; Django's docs say to use a pool there instead. The web service sets DB_POOL=true (psycopg
+# pool, one per process, sized to WEB_THREADS); Celery workers keep persistent connections.
+DB_POOL = env_bool("DB_POOL", False)
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
             DATABASE_URL,
-            conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
-            conn_health_checks=True,
+            conn_max_age=0 if DB_POOL else env_int("DB_CONN_MAX_AGE", 60),
+            conn_health_checks=True,  # with the pool: each connection is checked when taken from it
         )
     }
+    if DB_POOL:
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": WEB_THREADS + 2,
+            "timeout": env_float("DB_POOL_TIMEOUT", 10.0),
+        }
 else:
     DATABASES = {
         "default": {
@@ -126,6 +145,19 @@ if REDIS_URL:
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "dancecoach"}}
+
+# --- Channel layer (live analysis status over WebSocket) --------------------------------------
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CACHE_KEY_PREFIX", "dc") + ":ws", "expiry": 60},
+        }
+    }
+else:
+    # One process (the embedded default runs tasks eagerly in the web process), so memory suffices.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Auth ----------------------------------------------------------------------
 
@@ -177,6 +209,7 @@ DRF_STANDARDIZED_ERRORS = {
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
     "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "413", "415", "429", "500", "503"],
     "ERROR_SCHEMAS": {
+        "401": "config.openapi.ErrorResponse401Serializer",
         "413": "config.openapi.ErrorResponse413Serializer",
         "503": "config.openapi.ErrorResponse503Serializer",
     },
@@ -194,10 +227,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "LanguageEnum": "accounts.models.Language.choices",
+        "ProviderEnum": "analyses.models.Provider.choices",
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
-        "ErrorCode401Enum": "drf_standardized_errors.openapi_serializers.ErrorCode401Enum.choices",
+        "ErrorCode401Enum": "config.openapi.ErrorCode401Enum.choices",
         "ErrorCode403Enum": "drf_standardized_errors.openapi_serializers.ErrorCode403Enum.choices",
         "ErrorCode404Enum": "drf_standardized_errors.openapi_serializers.ErrorCode404Enum.choices",
         "ErrorCode405Enum": "drf_standardized_errors.openapi_serializers.ErrorCode405Enum.choices",
@@ -208,7 +242,10 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode413Enum": "config.openapi.ErrorCode413Enum.choices",
         "ErrorCode503Enum": "config.openapi.ErrorCode503Enum.choices",
     },
-    "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "config.openapi.postprocess_list_index_attrs",
+    ],
 }
 
 # --- Rate limits (django-ratelimit counters in the cache) ------------------------
@@ -286,6 +323,10 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 120)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 600)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 4)
+# SIGTERM is a warm shutdown (tasks in flight finish, within the time limits). If the broker
+# connection drops, tasks in flight are cancelled rather than finished unacked: the broker
+# redelivers them, and the row's claim keeps a second run from doubling the work.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "recover-stuck-analyses": {"task": "analyses.recover_stuck", "schedule": 60.0},
@@ -319,17 +360,45 @@ STATS_DEFAULT_TIME_ZONE = env_str("STATS_DEFAULT_TIME_ZONE", "Asia/Tokyo")
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# WhiteNoise serves static files from the app itself (the admin's styles need no web server in
+# front). Production serves the collected, hashed, compressed files (Dockerfile runs collectstatic);
+# the embedded default serves them straight from the apps (finders, looked up per request).
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 
 # --- Logging -------------------------------------------------------------------------
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# `json` (one object per line, for log collectors) by default in production, `plain` in development.
+# Every line carries the request id (config/request_id.py), in the web process and in the worker.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "config.request_id.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
