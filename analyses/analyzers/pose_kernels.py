@@ -4,7 +4,8 @@ They reproduce the numpy formulation in pose.py operation for operation, includi
 in which sums are taken (the order numpy's BLAS calls use), so results are bit-identical:
 - part sums add a part's features in feature order (as the (.., K) @ (K, parts) product does);
 - the six-part totals add ((p0 + p2) + (p1 + p3)) + (p4 + p5), as numpy's matrix-vector
-  product does for two or more rows, and left to right for a single row.
+  product does for two or more rows, and left to right for a single row;
+- signed zeros included (sums start from 0.0 as the products' accumulators do).
 
 Compiled at import (from numba's on-disk cache when it is there), so no request pays for it;
 WARMUP_SECONDS says how long that took in this process.
@@ -91,13 +92,6 @@ def dancer_features(vx, vy, vis, shoulders, frame_vis, feat_lm2):
 
 
 @_jit
-def _sum6(x, single):
-    if single:
-        return ((((x[0] + x[1]) + x[2]) + x[3]) + x[4]) + x[5]
-    return ((x[0] + x[2]) + (x[1] + x[3])) + (x[4] + x[5])
-
-
-@_jit
 def window_search(
     feats, fvis, m_, thr, gw, inv_d0, error_cap, part_cap, eps, rf, rw, rface, tie, lo, hi, fd, flip, t_tie, tie_mirror
 ):
@@ -114,16 +108,13 @@ def window_search(
         for k in range(_K):
             v = fvis[m, k]
             dw[m, k] = (v if v >= thr else 0.0) * gw[k]
-    pw = np.empty(_PARTS)
-    pe = np.empty(_PARTS)
-    x = np.empty(_PARTS)
+    wv = np.empty(_K)
+    we = np.empty(_K)
     best, best_obj, best_err2 = -1, np.inf, 0.0
     for m in range(m_):
         for j in range(n):
             jj = lo + j
             flip_j = flip and rface[jj] != fd
-            pw[:] = 0.0
-            pe[:] = 0.0
             for k in range(_K):
                 r = rf[jj, k]
                 if flip_j and k < 10:
@@ -132,18 +123,34 @@ def window_search(
                 e = min(e, _TWO_PI - e) * inv_d0[k]
                 e = min(e, error_cap)
                 w = dw[m, k] * rw[jj, k]
-                p = _FEAT_PART[k]
-                pw[p] += w
-                pe[p] += w * e
-            for p in range(_PARTS):
-                pe[p] = min(pe[p] / (pw[p] + eps), part_cap)
-                x[p] = (pe[p] * pe[p]) * pw[p]
-            err2 = _sum6(x, single) / (_sum6(pw, single) + eps)
+                wv[k] = w
+                we[k] = w * e
+            # Part sums in feature order from zero (pose._FEAT_PART), spelled out.
+            p0 = (((0.0 + wv[0]) + wv[1]) + wv[10]) + wv[11]
+            p1 = (((0.0 + wv[2]) + wv[3]) + wv[12]) + wv[13]
+            p2 = (((0.0 + wv[4]) + wv[5]) + wv[14]) + wv[15]
+            p3 = (((0.0 + wv[6]) + wv[7]) + wv[16]) + wv[17]
+            p4 = 0.0 + wv[9]
+            p5 = 0.0 + wv[8]
+            e0 = min(((((0.0 + we[0]) + we[1]) + we[10]) + we[11]) / (p0 + eps), part_cap)
+            e1 = min(((((0.0 + we[2]) + we[3]) + we[12]) + we[13]) / (p1 + eps), part_cap)
+            e2 = min(((((0.0 + we[4]) + we[5]) + we[14]) + we[15]) / (p2 + eps), part_cap)
+            e3 = min(((((0.0 + we[6]) + we[7]) + we[16]) + we[17]) / (p3 + eps), part_cap)
+            e4 = min((0.0 + we[9]) / (p4 + eps), part_cap)
+            e5 = min((0.0 + we[8]) / (p5 + eps), part_cap)
+            x0, x1, x2 = (e0 * e0) * p0, (e1 * e1) * p1, (e2 * e2) * p2
+            x3, x4, x5 = (e3 * e3) * p3, (e4 * e4) * p4, (e5 * e5) * p5
+            if single:
+                err2 = (((((x0 + x1) + x2) + x3) + x4) + x5) / ((((((p0 + p1) + p2) + p3) + p4) + p5) + eps)
+            else:
+                err2 = (((x0 + x2) + (x1 + x3)) + (x4 + x5)) / ((((p0 + p2) + (p1 + p3)) + (p4 + p5)) + eps)
             obj = err2 + abs(tie[jj] - t_tie)
             if m == 1:
                 obj += tie_mirror
             if obj < best_obj:
                 best, best_obj, best_err2 = m * n + j, obj, err2
+    pw = np.zeros(_PARTS)
+    pe = np.zeros(_PARTS)
     e_out = np.zeros(_K)
     w_out = np.zeros(_K)
     r_out = np.zeros(_K)
@@ -151,8 +158,6 @@ def window_search(
         m, j = best // n, best % n
         jj = lo + j
         flip_j = flip and rface[jj] != fd
-        pw[:] = 0.0
-        pe[:] = 0.0
         for k in range(_K):
             r = rf[jj, k]
             if flip_j and k < 10:
@@ -167,7 +172,7 @@ def window_search(
             e_out[k], w_out[k], r_out[k] = e, w, r
         for p in range(_PARTS):
             pe[p] = min(pe[p] / (pw[p] + eps), part_cap)
-    return best, best_err2, e_out, pe.copy(), pw.copy(), w_out, r_out
+    return best, best_err2, e_out, pe, pw, w_out, r_out
 
 
 @_jit
