@@ -119,7 +119,7 @@ def main() -> int:
     parser.add_argument("--wait", type=int, default=10, help="?wait= of the long poll")
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--web-threads", type=int, default=16)
-    parser.add_argument("--concurrency", type=int, default=16, help="Celery worker processes")
+    parser.add_argument("--concurrency", type=int, default=8, help="Celery worker processes (8 beat 16 on 2 cores)")
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/dancecoach_load")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
     args = parser.parse_args()
