@@ -1,7 +1,7 @@
 """Auth endpoints (DESIGN §5): thin views that check shape and call services."""
 
 from drf_spectacular.utils import extend_schema
-from drf_standardized_errors.openapi_serializers import ErrorResponse401Serializer
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +17,7 @@ from accounts.serializers import (
     UserSerializer,
     UserUpdateSerializer,
 )
+from config.openapi import ErrorResponse401Serializer
 from config.throttling import DefaultThrottle, LoginEmailThrottle, LoginIPThrottle, RegisterIPThrottle
 
 TAG = "auth"
@@ -32,6 +33,9 @@ class PublicApi(APIView):
         return 'Bearer realm="api"'
 
 
+@extend_validation_errors(["unique"], field_name="email", methods=["post"])
+@extend_validation_errors(["unique"], field_name="username", methods=["post"])
+@extend_validation_errors(["weak_password"], field_name="password", methods=["post"])
 class RegisterApi(PublicApi):
     throttle_classes = [RegisterIPThrottle]
 
@@ -84,6 +88,7 @@ class LogoutApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_validation_errors(["unique"], field_name="username", methods=["patch"])
 class MeApi(APIView):
     @extend_schema(tags=[TAG], responses={200: UserSerializer})
     def get(self, request):
@@ -97,6 +102,8 @@ class MeApi(APIView):
         return Response(UserSerializer(user).data)
 
 
+@extend_validation_errors(["wrong_password"], field_name="old_password", methods=["post"])
+@extend_validation_errors(["weak_password"], field_name="new_password", methods=["post"])
 class PasswordChangeApi(APIView):
     @extend_schema(
         tags=[TAG],
