@@ -80,6 +80,9 @@ class Analysis(models.Model):
     output_tokens = models.PositiveIntegerField(default=0)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its task was last queued (or is due, after a backoff)."
+    )
     lease_until = models.DateTimeField(
         null=True, blank=True, help_text="While processing: no other delivery may claim it before this."
     )

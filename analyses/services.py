@@ -186,6 +186,7 @@ def _analysis_store(*, user, video, timestamp, frame, keypoints, session_id, req
             frame_sha256=frame.sha256,
             frame_mime=frame.mime,
             fingerprint=fingerprint,
+            queued_at=None if cached is not None else timezone.now(),
         )
         if cached is not None:
             _apply_result(analysis, cached)
@@ -333,6 +334,7 @@ def analysis_run(*, analysis_id) -> RunOutcome:
             requeued = Analysis.objects.filter(pk=analysis_id, status=Analysis.Status.PROCESSING).update(
                 status=Analysis.Status.PENDING,
                 lease_until=None,
+                queued_at=timezone.now() + timedelta(seconds=delay),
                 error_code=exc.code,
                 error_message=exc.message[:2000],
                 input_tokens=F("input_tokens") + tokens["input_tokens"],
@@ -378,22 +380,26 @@ def _store_success(
 
 
 def analyses_recover_stuck(*, older_than_seconds: int | None = None) -> dict:
-    """Beat job: requeue analyses whose worker died (lease run out) or whose task was never queued."""
+    """Beat job: requeue analyses whose worker died (lease run out) or whose task was lost.
+
+    A pending row is requeued only when its task was queued (or due) longer ago than the limit,
+    and `queued_at` moves on when it is, so a long backlog is not queued again on every run.
+    """
     from analyses.tasks import analysis_enqueue
 
     now = timezone.now()
-    stuck_after = timedelta(seconds=older_than_seconds or settings.ANALYSIS_STUCK_AFTER_SECONDS)
+    stuck_before = now - timedelta(seconds=older_than_seconds or settings.ANALYSIS_STUCK_AFTER_SECONDS)
     counts = {"requeued": 0, "failed": 0}
-    expired = Analysis.objects.filter(status=Analysis.Status.PROCESSING, lease_until__lt=now)
-    forgotten = Analysis.objects.filter(status=Analysis.Status.PENDING, created_at__lt=now - stuck_after)
-    for analysis_id, attempts in list(expired.values_list("pk", "attempts")) + list(
-        forgotten.values_list("pk", "attempts")
+    expired = Q(status=Analysis.Status.PROCESSING, lease_until__lt=now)
+    forgotten = Q(status=Analysis.Status.PENDING) & (
+        Q(queued_at__lt=stuck_before) | Q(queued_at__isnull=True, created_at__lt=stuck_before)
+    )
+    for analysis_id, attempts, queued_at in Analysis.objects.filter(expired | forgotten).values_list(
+        "pk", "attempts", "queued_at"
     ):
+        still_stuck = Analysis.objects.filter(expired | forgotten, pk=analysis_id, queued_at=queued_at)
         if attempts >= settings.ANALYSIS_MAX_ATTEMPTS:
-            updated = Analysis.objects.filter(
-                Q(status=Analysis.Status.PENDING) | Q(status=Analysis.Status.PROCESSING, lease_until__lt=now),
-                pk=analysis_id,
-            ).update(
+            updated = still_stuck.update(
                 status=Analysis.Status.FAILED,
                 error_code="too_many_attempts",
                 error_message=f"Gave up after {attempts} attempts.",
@@ -404,11 +410,10 @@ def analyses_recover_stuck(*, older_than_seconds: int | None = None) -> dict:
                 counts["failed"] += 1
                 analysis_changed_publish(analysis_id=analysis_id)
             continue
-        Analysis.objects.filter(pk=analysis_id, status=Analysis.Status.PROCESSING, lease_until__lt=now).update(
-            status=Analysis.Status.PENDING, lease_until=None
-        )
-        analysis_enqueue(analysis_id=analysis_id)
-        counts["requeued"] += 1
+        # Conditional on what was read: another run of this job, or a claim, wins the race.
+        if still_stuck.update(status=Analysis.Status.PENDING, lease_until=None, queued_at=now):
+            analysis_enqueue(analysis_id=analysis_id)
+            counts["requeued"] += 1
     return counts
 
 
@@ -435,6 +440,7 @@ def analysis_reanalyze(*, analysis: Analysis, provider: str | None = None) -> bo
             fingerprint=fingerprint,
             attempts=0,
             lease_until=None,
+            queued_at=timezone.now(),
         )
         if updated:
             from analyses.tasks import analysis_enqueue
