@@ -122,34 +122,22 @@ def analysis_create(
         frame = frame_decode(user_frame)
     except FrameError as exc:
         raise exceptions.ValidationError({"user_frame": [exc.message]}, code=exc.code) from exc
-    video = _video_for(youtube_url)
+    store = {
+        "user": user,
+        "timestamp": timestamp,
+        "frame": frame,
+        "keypoints": keypoints,
+        "session_id": session_id,
+        "requested": provider,
+        "provider": resolved,
+        "language": language,
+    }
     try:
-        return _analysis_store(
-            user=user,
-            video=video,
-            timestamp=timestamp,
-            frame=frame,
-            keypoints=keypoints,
-            session_id=session_id,
-            requested=provider,
-            provider=resolved,
-            language=language,
-        )
+        return _analysis_store(video=_video_for(youtube_url), **store)
     except IntegrityError:
         # The remembered video was deleted meanwhile: look it up again, once.
         video_memo_clear()
-        video = _video_for(youtube_url)
-        return _analysis_store(
-            user=user,
-            video=video,
-            timestamp=timestamp,
-            frame=frame,
-            keypoints=keypoints,
-            session_id=session_id,
-            requested=provider,
-            provider=resolved,
-            language=language,
-        )
+        return _analysis_store(video=_video_for(youtube_url), **store)
 
 
 def _reference_version(video) -> str:

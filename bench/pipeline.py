@@ -11,18 +11,13 @@ Run by hand from the project root (PostgreSQL and Redis on localhost):
 """
 
 import argparse
-import json
 import os
-import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -30,42 +25,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analyses.analyzers import synthetic  # noqa: E402
+from bench import harness  # noqa: E402
 from bench.fake_gemini import FakeGemini  # noqa: E402
 
 PYTHON = sys.executable
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def request(method, url, body=None, token=None, timeout=30):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            payload = resp.read()
-            status, headers = resp.status, resp.headers
-    except urllib.error.HTTPError as exc:
-        payload, status, headers = exc.read(), exc.code, exc.headers
+    """(status, JSON, the app's own time in ms from its Server-Timing header)."""
+    status, payload, headers = harness.request(method, url, body, token, timeout)
     timing = headers.get("Server-Timing", "")
-    server_ms = float(timing.split("dur=")[1]) if "dur=" in timing else None
-    return status, (json.loads(payload) if payload else None), server_ms
+    return status, payload, float(timing.split("dur=")[1]) if "dur=" in timing else None
 
 
 def main():
@@ -112,7 +82,7 @@ def main():
     }
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
 
-    port = free_port()
+    port = harness.free_port()
     base = f"http://127.0.0.1:{port}"
     web = subprocess.Popen(
         [
@@ -296,7 +266,7 @@ def main():
         bound = args.concurrency / args.delay
         post_median = statistics.median(post_ms)
         me_median = statistics.median(me_ms)
-        print(f"machine: {cpu_model()}, {os.cpu_count()} cores")
+        print(f"machine: {harness.machine()}")
         print(f"warm-up: {args.concurrency} analyses through cold worker processes took {warm_seconds:.1f} s")
         print(
             f"submissions: {total} accepted, {len(errors)} refused {errors[:3]}; statuses {by_status}; "
