@@ -27,7 +27,8 @@ def _redis():
     return get_redis_connection("default")
 
 
-def analysis_changed_publish(*, analysis_id) -> None:
+def analysis_changed_publish(*, analysis_id, analysis=None) -> None:
+    """`analysis`: the row as just stored, when the caller has it (saves a query on the hot path)."""
     key = str(analysis_id)
     with _local_lock:
         for event in _local_events.get(key, ()):
@@ -41,7 +42,7 @@ def analysis_changed_publish(*, analysis_id) -> None:
     try:
         from analyses.live import analysis_broadcast
 
-        analysis_broadcast(analysis_id=analysis_id)  # WebSocket clients of the owner
+        analysis_broadcast(analysis_id=analysis_id, analysis=analysis)  # WebSocket clients of the owner
     except Exception as exc:  # a missed live event: the client still sees the state on its next GET
         logger.warning("analysis live event not sent: %s", exc.__class__.__name__)
 

@@ -64,6 +64,7 @@ def _video_for(youtube_url: str):
 
 def video_memo_clear() -> None:
     _video_memo.clear()
+    _reference_memo.clear()
 
 
 # --- submissions ------------------------------------------------------------------------
@@ -141,9 +142,20 @@ def analysis_create(
 
 
 def _reference_version(video) -> str:
+    """SHA-256 of the video's reference track ("" when none), remembered with the video: a new
+    track reaches the result-cache key within _VIDEO_TTL_SECONDS (new analyses use it at once)."""
     from playlists.models import ReferencePoseTrack
 
-    return ReferencePoseTrack.objects.filter(video=video).values_list("sha256", flat=True).first() or ""
+    now = time.monotonic()
+    memo = _reference_memo.get(video.pk)
+    if memo is not None and now - memo[0] < _VIDEO_TTL_SECONDS:
+        return memo[1]
+    version = ReferencePoseTrack.objects.filter(video=video).values_list("sha256", flat=True).first() or ""
+    _reference_memo[video.pk] = (now, version)
+    return version
+
+
+_reference_memo: dict[int, tuple[float, str]] = {}
 
 
 def _analysis_store(*, user, video, timestamp, frame, keypoints, session_id, requested, provider, language):
@@ -188,7 +200,8 @@ def _analysis_store(*, user, video, timestamp, frame, keypoints, session_id, req
         except Exception:
             analysis.frame.delete(save=False)  # no orphan file when the row is not stored
             raise
-        transaction.on_commit(lambda: analysis_changed_publish(analysis_id=analysis.pk))  # before the enqueue
+        # Before the enqueue, so the owner's "pending" event comes first.
+        transaction.on_commit(lambda: analysis_changed_publish(analysis_id=analysis.pk, analysis=analysis))
         if cached is None:
             from analyses.tasks import analysis_enqueue
 
