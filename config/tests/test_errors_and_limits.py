@@ -70,7 +70,8 @@ def test_register_is_limited_per_ip(api_client, settings):
         "/api/v1/auth/register/", {"email": "b@example.com", "username": "b", "password": PASSWORD}, format="json"
     )
     assert r.status_code == 429
-    assert int(r["Retry-After"]) > 60
+    # django-ratelimit's windows are fixed (aligned to the clock), so any time left within the hour.
+    assert 1 <= int(r["Retry-After"]) <= 3600
 
 
 def test_authenticated_endpoints_have_a_default_limit_per_user(auth_client, settings):
