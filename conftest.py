@@ -29,6 +29,17 @@ def _clean_cache():
 
 
 @pytest.fixture(autouse=True)
+def _steady_rate_limit_clock(monkeypatch):
+    # django-ratelimit counts in windows aligned to the clock: a test whose requests straddle a
+    # window boundary would see its counter reset. Its clock stands still during a test.
+    import types
+
+    import django_ratelimit.core
+
+    monkeypatch.setattr(django_ratelimit.core, "time", types.SimpleNamespace(time=lambda: 1_800_000_000.0))
+
+
+@pytest.fixture(autouse=True)
 def _fast_hashers(request, settings):
     # Argon2 is deliberately slow; tests that check hashing itself use the real list.
     if "real_hashers" not in request.keywords:
