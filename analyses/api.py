@@ -16,6 +16,7 @@ from analyses import selectors, services
 from analyses.filters import AnalysisFilter
 from analyses.models import Analysis, PracticeSession
 from analyses.notify import Subscription
+from analyses.pagination import HistoryPagination
 from analyses.serializers import (
     AnalysisCreateSerializer,
     AnalysisListItemSerializer,
@@ -24,7 +25,7 @@ from analyses.serializers import (
     SessionCreateSerializer,
     SessionSerializer,
 )
-from config.throttling import AnalysisSubmitThrottle, DefaultThrottle
+from config.throttling import AnalysisSubmitThrottle
 
 SESSIONS = "sessions"
 ANALYSES = "analyses"
@@ -105,18 +106,24 @@ class AnalysisListCreateApi(generics.ListAPIView):
     """History (GET) and submission (POST)."""
 
     serializer_class = AnalysisListItemSerializer
+    pagination_class = HistoryPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = AnalysisFilter
     may_be_unavailable = True
 
     def get_throttles(self):
+        # Submissions have their own, stricter limit (DESIGN §7: 10 a minute); the default one is
+        # for everything else, so a submission is counted once, not against both.
         if self.request.method == "POST":
-            return [DefaultThrottle(), AnalysisSubmitThrottle()]
+            return [AnalysisSubmitThrottle()]
         return super().get_throttles()
+
+    def history_is_filtered(self) -> bool:
+        return any(name in self.request.query_params for name in AnalysisFilter.base_filters)
 
     def filter_queryset(self, queryset):
         # Most history requests carry no filter: skip building and validating a FilterSet form.
-        if not any(name in self.request.query_params for name in AnalysisFilter.base_filters):
+        if not self.history_is_filtered():
             return queryset
         return super().filter_queryset(queryset)
 

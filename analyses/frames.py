@@ -64,6 +64,10 @@ def frame_decode(encoded: str) -> Frame:
             width, height = image.size
             if width * height > max_pixels:
                 raise FrameError("frame_too_many_pixels", f"The frame has more than {max_pixels} pixels.")
+            if image.format == "JPEG":
+                # Decode at 1/8 scale: every scan is still read (truncation and corruption still
+                # fail), most of the inverse DCT is skipped. Nothing here keeps the pixels.
+                image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
             image.load()  # decode fully: a truncated or corrupt file fails here
     except FrameError:
         raise

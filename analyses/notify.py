@@ -27,9 +27,21 @@ def _redis():
     return get_redis_connection("default")
 
 
-def analysis_changed_publish(*, analysis_id, analysis=None) -> None:
-    """`analysis`: the row as just stored, when the caller has it (saves a query on the hot path)."""
-    key = str(analysis_id)
+def analysis_changed_publish(*, analysis_id, analysis=None, created: bool = False) -> None:
+    """`analysis`: the row as just stored, when the caller has it (saves a query on the hot path).
+    `created`: the row is new, so nobody can be long-polling it yet (its id is still on its way to
+    the client): only the WebSocket event goes out."""
+    if not created:
+        _wake_waiters(str(analysis_id))
+    try:
+        from analyses.live import analysis_broadcast
+
+        analysis_broadcast(analysis_id=analysis_id, analysis=analysis)  # WebSocket clients of the owner
+    except Exception as exc:  # a missed live event: the client still sees the state on its next GET
+        logger.warning("analysis live event not sent: %s", exc.__class__.__name__)
+
+
+def _wake_waiters(key: str) -> None:
     with _local_lock:
         for event in _local_events.get(key, ()):
             event.set()
@@ -39,12 +51,6 @@ def analysis_changed_publish(*, analysis_id, analysis=None) -> None:
             client.publish(_CHANNEL.format(key), b"1")
     except Exception as exc:  # a missed wake-up only delays a poll until its timeout
         logger.warning("analysis notification not published: %s", exc.__class__.__name__)
-    try:
-        from analyses.live import analysis_broadcast
-
-        analysis_broadcast(analysis_id=analysis_id, analysis=analysis)  # WebSocket clients of the owner
-    except Exception as exc:  # a missed live event: the client still sees the state on its next GET
-        logger.warning("analysis live event not sent: %s", exc.__class__.__name__)
 
 
 class Subscription:

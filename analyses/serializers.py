@@ -4,6 +4,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
+from rest_framework.fields import SkipField
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from accounts.models import Language
@@ -13,7 +14,64 @@ from analyses.models import Analysis, PracticeSession
 MAX_TIMESTAMP_SECONDS = 6 * 3600
 
 
-class AnalysisVideoSerializer(serializers.Serializer):
+_MISSING = object()
+
+
+class OutputSerializer(serializers.Serializer):
+    """A read-only serializer whose bound fields are built once per class, not per instance.
+
+    DRF deep-copies every declared field each time a serializer is created: for one analysis that
+    was most of the cost of rendering it (the submission's response, its live event, each history
+    row). These serializers only read attributes: no field of theirs depends on the request or on
+    `context`, so one set of bound fields serves every instance and thread.
+    """
+
+    @property
+    def fields(self):
+        cls = type(self)
+        fields = cls.__dict__.get("_bound_fields")
+        if fields is None:
+            # Bound to a bare prototype (no instance, no context), so nothing per-request is kept.
+            prototype = cls.__new__(cls)
+            serializers.Serializer.__init__(prototype)
+            fields = serializers.Serializer.fields.func(prototype)
+            cls._bound_fields = fields
+        return fields
+
+    def to_representation(self, instance):
+        # DRF's loop, over a plan made once per class: a plain attribute is read directly, the
+        # rest (methods, dotted sources, nested serializers) through the field as DRF does.
+        ret = {}
+        for name, attr, field in self._plan():
+            value = getattr(instance, attr, _MISSING) if attr is not None else _MISSING
+            if value is _MISSING or callable(value):  # methods, dicts, missing: as DRF does it
+                try:
+                    value = field.get_attribute(instance)
+                except SkipField:
+                    continue
+            ret[name] = None if value is None else field.to_representation(value)
+        return ret
+
+    @classmethod
+    def _plan(cls):
+        plan = cls.__dict__.get("_representation_plan")
+        if plan is None:
+            plan = tuple(
+                (
+                    field.field_name,
+                    field.source_attrs[0]
+                    if len(field.source_attrs) == 1 and type(field).get_attribute is serializers.Field.get_attribute
+                    else None,
+                    field,
+                )
+                for field in cls.__new__(cls).fields.values()
+                if not field.write_only
+            )
+            cls._representation_plan = plan
+        return plan
+
+
+class AnalysisVideoSerializer(OutputSerializer):
     # Plain Serializer, not ModelSerializer: it is built on every response of the hot path.
     id = serializers.IntegerField(read_only=True)
     youtube_id = serializers.CharField(read_only=True)
@@ -130,7 +188,7 @@ class AnalysisErrorSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-class AnalysisSerializer(serializers.Serializer):
+class AnalysisSerializer(OutputSerializer):
     # Plain Serializer with explicit fields: ModelSerializer rebuilds its fields per response.
     id = serializers.UUIDField(read_only=True)
     session_id = serializers.UUIDField(read_only=True)

@@ -201,7 +201,9 @@ def _analysis_store(*, user, video, timestamp, frame, keypoints, session_id, req
             analysis.frame.delete(save=False)  # no orphan file when the row is not stored
             raise
         # Before the enqueue, so the owner's "pending" event comes first.
-        transaction.on_commit(lambda: analysis_changed_publish(analysis_id=analysis.pk, analysis=analysis))
+        transaction.on_commit(
+            lambda: analysis_changed_publish(analysis_id=analysis.pk, analysis=analysis, created=True)
+        )
         if cached is None:
             from analyses.tasks import analysis_enqueue
 

@@ -3,7 +3,30 @@ from rest_framework import pagination
 
 
 class LimitOffsetPagination(pagination.LimitOffsetPagination):
-    """`limit` (default 10, max 100) and `offset`; answers {count, next, previous, results}."""
+    """`limit` (default 10, max 100) and `offset`; answers {count, next, previous, results}.
+
+    The page is read before the count: a page shorter than the limit ends the list, so its count is
+    known without a COUNT query (most lists are short).
+    """
 
     default_limit = settings.REST_FRAMEWORK["PAGE_SIZE"]
     max_limit = 100
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.limit = self.get_limit(request)
+        if self.limit is None:
+            return None
+        self.offset = self.get_offset(request)
+        page = list(queryset[self.offset : self.offset + self.limit])
+        if 0 < len(page) < self.limit or (self.offset == 0 and not page):
+            self.count = self.offset + len(page)
+        else:
+            self.count = self.page_count(queryset, page, view)
+        if self.count > self.limit and self.template is not None:
+            self.display_page_controls = True
+        return page
+
+    def page_count(self, queryset, page, view) -> int:
+        """The list's full length when the page alone does not tell it."""
+        return self.get_count(queryset)

@@ -107,6 +107,13 @@ if DATABASE_URL:
             conn_health_checks=True,  # with the pool: each connection is checked when taken from it
         )
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_SERVER_SIDE_BINDING", True):
+        # Server-side parameters let psycopg prepare a query the fifth time a connection runs it:
+        # PostgreSQL then skips planning, which cost more than running the API's short queries
+        # against the analyses table's many indexes (1.4 ms planning for a 0.15 ms history page).
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=True, prepare_threshold=env_int("DB_PREPARE_THRESHOLD", 5)
+        )
     if DB_POOL:
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": 1,

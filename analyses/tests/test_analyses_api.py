@@ -322,6 +322,15 @@ def test_submissions_are_limited_to_10_a_minute_per_user(auth_client, enqueued):
     assert Analysis.objects.count() == 10
 
 
+def test_submissions_count_against_their_own_limit_not_the_default_one(auth_client, enqueued, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "default_user": "3/m", "analysis_user": "5/m"}
+    for i in range(5):
+        assert auth_client.post(ANALYSES, submission(timestamp=float(i)), format="json").status_code == 202
+    assert auth_client.post(ANALYSES, submission(timestamp=9.0), format="json").status_code == 429
+    # The default limit (3) still has all its room for everything else.
+    assert [auth_client.get(ANALYSES).status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
 def test_sessions_report_count_average_and_best(auth_client):
     session = PracticeSessionFactory(user=auth_client.user)
     for score in (60, 90):
