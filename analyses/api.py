@@ -21,6 +21,7 @@ from analyses.serializers import (
     AnalysisCreateSerializer,
     AnalysisListItemSerializer,
     AnalysisSerializer,
+    AnalysisVideoSerializer,
     AnalysisWaitQuerySerializer,
     SessionCreateSerializer,
     SessionSerializer,
@@ -29,6 +30,16 @@ from config.throttling import AnalysisSubmitThrottle
 
 SESSIONS = "sessions"
 ANALYSES = "analyses"
+
+# The columns a history row shows: not the per-joint details, landmarks or frame.
+HISTORY_COLUMNS = [
+    *(name for name in AnalysisListItemSerializer._declared_fields if name not in ("video", "error", "session_id")),
+    *("video__" + name for name in AnalysisVideoSerializer._declared_fields if name != "url"),
+    "session",
+    "user",  # the history's remembered count is keyed by it
+    "error_code",
+    "error_message",
+]
 
 
 @extend_validation_errors(["invalid_youtube_url"], field_name="youtube_url", methods=["post"])
@@ -130,8 +141,8 @@ class AnalysisListCreateApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Analysis.objects.none()
-        # The list shows no per-joint details: don't read them (nor the landmarks) from the database.
-        return selectors.analyses_for_user(user=self.request.user).defer("details", "keypoints")
+        # Only the columns a history row shows: not the per-joint details, landmarks or frame.
+        return selectors.analyses_for_user(user=self.request.user).only(*HISTORY_COLUMNS)
 
     @extend_schema(tags=[ANALYSES], summary="The caller's analyses, newest first")
     def get(self, request, *args, **kwargs):

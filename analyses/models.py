@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 
@@ -64,6 +65,13 @@ class Analysis(models.Model):
     advice = models.TextField(blank=True)
     short = models.JSONField(default=dict, blank=True, help_text="Short forms for reading while dancing.")
     details = models.JSONField(default=dict, blank=True, help_text="Per-joint figures and how they were obtained.")
+    # Kept by the database from `details`, so the stats read body parts from an index, not the table.
+    body_parts = models.GeneratedField(
+        expression=KeyTransform("body_parts", "details"),
+        output_field=models.JSONField(null=True),
+        db_persist=True,
+        help_text="The pose analyzer's per-part scores (details.body_parts), or null.",
+    )
 
     frame = models.FileField(upload_to="frames/%Y/%m/%d/", blank=True)
     frame_sha256 = models.CharField(max_length=64, blank=True)

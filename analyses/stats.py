@@ -1,9 +1,11 @@
 """Selectors for a dancer's progress (`GET /api/v1/stats/`).
 
-The database aggregates; Python adds up what it returns. Five queries, whatever the
+The database aggregates; Python adds up what it returns. Six queries, whatever the
 history's size: the whole history grouped by (day in the dancer's time zone, video) with
-counts, score sums and maxima (TruncDate with tzinfo); the body parts averaged over the last
-30 days; the number of sessions; each video's latest completed score; the videos' titles.
+counts, score sums and maxima (TruncDate with tzinfo); each video's latest analysis times;
+the body parts averaged over the last 30 days; the number of sessions; each video's latest
+completed score; the videos' titles. On PostgreSQL the first three read only covering
+indexes (`analysis_user_stats_cover`; `analysis_user_parts_cover` for the body parts).
 Totals, days, streaks, weeks and per-video figures are exact sums and maxima of the first
 query's rows (at most one per video practised per day).
 
@@ -69,12 +71,13 @@ def streaks(days: list[date], today: date) -> tuple[int, int]:
 
 
 def part_score(part: str):
-    """The pose score of one body part from `details.body_parts`, SQL NULL when absent or null.
+    """The pose score of one body part from `body_parts` (details.body_parts, kept by the
+    database and in the stats' covering index), SQL NULL when absent or null.
 
     On SQLite Django's KT turns a JSON null into the text 'null' (which casts to 0): NullIf
     keeps it NULL so averages skip it, as PostgreSQL's ->> already does.
     """
-    return Cast(NullIf(KT(f"details__body_parts__{part}"), Value("null")), FloatField())
+    return Cast(NullIf(KT(f"body_parts__{part}"), Value("null")), FloatField())
 
 
 def _rounded(value, digits: int = 1):
@@ -115,19 +118,25 @@ def user_stats(*, user, tz: tzinfo | None = None, now: datetime | None = None) -
             failed=Count("pk", filter=Q(status=Analysis.Status.FAILED)),
             score_sum=Sum("score", filter=completed),
             best=Max("score", filter=completed),
-            last_at=Max("created_at"),
-            last_completed_at=Max("created_at", filter=completed),
         )
         .order_by()
     )
+    # Each video's latest analysis and latest completed one: per video, not per cell (reading
+    # two timestamps per cell cost more than this second pass over the index).
+    latest = {
+        row["video"]: row
+        for row in analyses.values("video")
+        .annotate(last_at=Max("created_at"), last_completed_at=Max("created_at", filter=completed))
+        .order_by()
+    }
     for cell in cells:
         cell["score_sum"] = cell["score_sum"] or 0
 
     # 2. Body parts over the last 30 days (only those rows).
-    part_window = Q(created_at__gte=day_start(series_first, tz)) & completed
+    part_window = Q(created_at__gte=day_start(series_first, tz), body_parts__isnull=False) & completed
     parts_row = analyses.filter(part_window).aggregate(
         **{f"part_{p}": Avg(part_score(p)) for p in BODY_PARTS},
-        pose_analyses=Count("pk", filter=Q(details__has_key="body_parts")),
+        pose_analyses=Count("*"),
     )
 
     # 3. Sessions.
@@ -168,13 +177,9 @@ def user_stats(*, user, tz: tzinfo | None = None, now: datetime | None = None) -
 
     # 4. Per video, most recently practised first; the latest completed score of each comes
     # from one more query (a correlated subquery per group is far slower on a large table).
-    video_ids = sorted(by_video, key=lambda v: (-max(c["last_at"] for c in by_video[v]).timestamp(), v))
+    video_ids = sorted(by_video, key=lambda v: (-latest[v]["last_at"].timestamp(), v))
     video_ids = video_ids[:VIDEOS_MAX]
-    latest_at = {}
-    for video_id in video_ids:
-        times = [c["last_completed_at"] for c in by_video[video_id] if c["last_completed_at"] is not None]
-        if times:
-            latest_at[video_id] = max(times)
+    latest_at = {v: latest[v]["last_completed_at"] for v in video_ids if latest[v]["last_completed_at"] is not None}
     latest_scores = {}
     if latest_at:
         either = Q()
@@ -200,7 +205,7 @@ def user_stats(*, user, tz: tzinfo | None = None, now: datetime | None = None) -
             "best_score": _best(by_video[video_id]),
             "latest_score": latest_scores.get(video_id),
             "average_score": _average(by_video[video_id]),
-            "last_practiced_at": max(c["last_at"] for c in by_video[video_id]),
+            "last_practiced_at": latest[video_id]["last_at"],
         }
         for video_id in video_ids
     ]

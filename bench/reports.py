@@ -28,11 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.gen_analyses import (  # noqa: E402
+    COVERING_INDEXES,
     DEFAULT_DATABASE,
     HEAVY_EMAIL,
-    REPORTS_INDEX,
     STAFF_EMAIL,
-    STATS_INDEX,
     bench_env,
     ensure_reports_index,
 )
@@ -126,7 +125,7 @@ def main():
         "--reports-index",
         choices=["create", "keep", "drop"],
         default="keep",
-        help=f"create or drop the covering indexes {REPORTS_INDEX} and {STATS_INDEX} first (default: as they are)",
+        help=f"create or drop the covering indexes {', '.join(COVERING_INDEXES)} first (default: as they are)",
     )
     args = parser.parse_args()
     if args.reports_index == "create":
@@ -135,8 +134,8 @@ def main():
         import psycopg
 
         with psycopg.connect(args.database, autocommit=True) as conn:
-            conn.execute(f"DROP INDEX IF EXISTS {REPORTS_INDEX}")
-            conn.execute(f"DROP INDEX IF EXISTS {STATS_INDEX}")
+            for name in COVERING_INDEXES:
+                conn.execute(f"DROP INDEX IF EXISTS {name}")
 
     os.environ.update(bench_env(args.database))
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
@@ -170,7 +169,7 @@ def main():
     print(f"data: {total:,} analyses, {User.objects.count():,} users; stats dancer has {heavy_count:,} analyses")
     last30 = Analysis.objects.filter(reports.DateRange.last_days().q()).count()
     with connection.cursor() as cur:
-        cur.execute("SELECT indexname FROM pg_indexes WHERE indexname IN (%s, %s)", [REPORTS_INDEX, STATS_INDEX])
+        cur.execute("SELECT indexname FROM pg_indexes WHERE indexname = ANY(%s)", [list(COVERING_INDEXES)])
         indexes = sorted(row[0] for row in cur.fetchall())
     print(f"reports range: last 30 days, {last30:,} analyses; covering indexes present: {indexes or 'none'}")
 

@@ -225,6 +225,19 @@ def test_the_three_weakest_body_parts_come_from_pose_details_of_the_last_30_days
     ]
 
 
+def test_body_parts_follow_the_details_on_every_way_they_are_written():
+    analysis = analysis_at(tokyo(2025, 3, 1), user=UserFactory(), details=body_parts(left_arm=40.0))
+    analysis.refresh_from_db()
+    assert analysis.body_parts["left_arm"] == 40.0
+    Analysis.objects.filter(pk=analysis.pk).update(details=body_parts(left_arm=55.0))
+    analysis.refresh_from_db()
+    assert analysis.body_parts["left_arm"] == 55.0
+    analysis.details = {"prompt_version": "v1"}  # a Gemini result has no body parts
+    analysis.save()
+    analysis.refresh_from_db()
+    assert analysis.body_parts is None
+
+
 # --- the endpoint -------------------------------------------------------------------------
 
 
@@ -290,8 +303,8 @@ def test_the_endpoint_runs_a_bounded_number_of_queries(make_auth_client, django_
         video = VideoFactory()
         for d in range(0, 40, 3):
             analysis_at(now - timedelta(days=d, hours=v), user=client.user, video=video, details=body_parts())
-    # The JWT user look-up plus the five stats queries, whatever the number of days and videos.
-    with django_assert_max_num_queries(6):
+    # The JWT user look-up plus the six stats queries, whatever the number of days and videos.
+    with django_assert_max_num_queries(7):
         response = client.get(URL)
     assert response.status_code == 200
     assert response.json()["total_analyses"] == 6 * 14
