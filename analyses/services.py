@@ -18,6 +18,7 @@ from analyses.analyzers.base import AnalyzerError, AnalyzerResult
 from analyses.frames import FrameError, frame_decode
 from analyses.models import Analysis, PracticeSession
 from analyses.notify import analysis_changed_publish
+from config.background import background_run
 from playlists.services import video_get_or_create
 
 logger = logging.getLogger(__name__)
@@ -200,15 +201,27 @@ def _analysis_store(*, user, video, timestamp, frame, keypoints, session_id, req
         except Exception:
             analysis.frame.delete(save=False)  # no orphan file when the row is not stored
             raise
-        # Before the enqueue, so the owner's "pending" event comes first.
-        transaction.on_commit(
-            lambda: analysis_changed_publish(analysis_id=analysis.pk, analysis=analysis, created=True)
-        )
-        if cached is None:
+        transaction.on_commit(lambda: _submission_dispatch(analysis, enqueue=cached is None))
+    return analysis
+
+
+def _submission_dispatch(analysis: Analysis, *, enqueue: bool) -> None:
+    """After the commit: the owner's live event, then the task, in that order (so "pending" comes
+    before "processing"). With a broker both run on the process's background thread while the
+    response goes out: the row is already stored, and should the process die before the task is
+    published, the recovery job requeues it. In eager mode inline: the response carries the result."""
+
+    def dispatch():
+        analysis_changed_publish(analysis_id=analysis.pk, analysis=analysis, created=True)
+        if enqueue:
             from analyses.tasks import analysis_enqueue
 
-            transaction.on_commit(lambda: analysis_enqueue(analysis_id=analysis.pk))
-    return analysis
+            analysis_enqueue(analysis_id=analysis.pk)
+
+    if settings.CELERY_TASK_ALWAYS_EAGER or not settings.ANALYSIS_DISPATCH_IN_BACKGROUND:
+        dispatch()
+    else:
+        background_run(dispatch)
 
 
 def _apply_result(analysis: Analysis, result: dict) -> None:

@@ -232,6 +232,45 @@ def test_queued_analyses_answer_202_and_complete_when_the_task_runs(auth_client,
     assert auth_client.get(f"{ANALYSES}{enqueued[0]}/").json()["status"] == "completed"
 
 
+@pytest.fixture
+def dispatched(monkeypatch):
+    """What a submission sets off after its commit, in order, with the thread and request id."""
+    from config.request_id import request_id_get
+
+    calls = []
+
+    def record(what):
+        return lambda **kwargs: calls.append((what, threading.current_thread().name, request_id_get()))
+
+    monkeypatch.setattr(services, "analysis_changed_publish", record("event"))
+    monkeypatch.setattr("analyses.tasks.analysis_enqueue", record("enqueue"))
+    return calls
+
+
+def test_with_a_broker_the_event_then_the_task_follow_the_commit_off_the_request_thread(
+    auth_client, settings, dispatched
+):
+    from config.background import background_wait
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    r = auth_client.post(ANALYSES, submission(), format="json", HTTP_X_REQUEST_ID="req-42")
+    assert r.status_code == 202 and Analysis.objects.get().status == "pending"
+    background_wait()
+    assert [what for what, _, _ in dispatched] == ["event", "enqueue"]
+    assert all(thread.startswith("after-response") for _, thread, _ in dispatched)
+    assert [request_id for _, _, request_id in dispatched] == ["req-42", "req-42"]  # the task logs under it
+
+
+def test_the_dispatch_can_be_kept_on_the_request_thread(auth_client, settings, dispatched):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.ANALYSIS_DISPATCH_IN_BACKGROUND = False
+    assert auth_client.post(ANALYSES, submission(), format="json").status_code == 202
+    assert [(what, thread) for what, thread, _ in dispatched] == [
+        ("event", threading.current_thread().name),
+        ("enqueue", threading.current_thread().name),
+    ]
+
+
 def test_wait_returns_early_when_the_analysis_completes(auth_client, enqueued):
     analysis_id = auth_client.post(ANALYSES, submission(), format="json").json()["id"]
 
