@@ -28,14 +28,16 @@ class OutputSerializer(serializers.Serializer):
 
     @property
     def fields(self):
-        cls = type(self)
+        return self._class_fields()
+
+    @classmethod
+    def _class_fields(cls):
         fields = cls.__dict__.get("_bound_fields")
         if fields is None:
             # Bound to a bare prototype (no instance, no context), so nothing per-request is kept.
             prototype = cls.__new__(cls)
             serializers.Serializer.__init__(prototype)
-            fields = serializers.Serializer.fields.func(prototype)
-            cls._bound_fields = fields
+            fields = cls._bound_fields = serializers.Serializer.fields.func(prototype)
         return fields
 
     def to_representation(self, instance):
@@ -64,7 +66,7 @@ class OutputSerializer(serializers.Serializer):
                     else None,
                     field,
                 )
-                for field in cls.__new__(cls).fields.values()
+                for field in cls._class_fields().values()
                 if not field.write_only
             )
             cls._representation_plan = plan
