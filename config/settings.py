@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import orjson
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_float, env_int, env_list, env_str
@@ -70,12 +71,20 @@ ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
-# --- Web server (gunicorn with uvicorn workers: config/gunicorn.py, config/asgi.py) ----------
+# --- Web server (config/gunicorn.py for `make serve`, config/run.py for `make run`) ---------------
 
+HOST = env_str("HOST", "127.0.0.1")
+PORT = env_int("PORT", 8000)
 WEB_WORKERS = env_int("WEB_WORKERS", 3)  # processes
-# HTTP requests in flight per process (each runs Django's sync code in a thread); more wait their
-# turn. WebSocket connections are not counted: they hold no thread.
+# Threads per process running Django for HTTP requests whose body has arrived (config/serving.py);
+# more requests wait their turn in the event loop. WebSocket connections hold no thread.
 WEB_THREADS = env_int("WEB_THREADS", 8)
+# Threads per process for long-polls (GET analyses/{id}/?wait=N), apart from the others.
+WEB_LONG_POLL_THREADS = env_int("WEB_LONG_POLL_THREADS", 32)
+# Proxies whose X-Forwarded-For/-Proto are believed: comma-separated addresses, "*" for any.
+FORWARDED_ALLOW_IPS = env_str("FORWARDED_ALLOW_IPS", "")
+# A body still incomplete after this long is refused (408); it holds no thread while it arrives.
+REQUEST_BODY_TIMEOUT_SECONDS = env_float("REQUEST_BODY_TIMEOUT_SECONDS", 30.0)
 
 TEMPLATES = [
     {
@@ -200,7 +209,9 @@ SIMPLE_JWT = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # orjson: datetimes and UUIDs natively, "Z" for UTC as DRF writes it, int keys as strings.
+    "DEFAULT_RENDERER_CLASSES": ["drf_orjson_renderer.renderers.ORJSONRenderer"],
+    "ORJSON_RENDERER_OPTIONS": (orjson.OPT_UTC_Z, orjson.OPT_NON_STR_KEYS),
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 10,
@@ -279,6 +290,8 @@ FRAME_MAX_BYTES = env_int("FRAME_MAX_BYTES", 5 * 1024 * 1024)
 FRAME_MAX_PIXELS = env_int("FRAME_MAX_PIXELS", 4096 * 4096)
 FRAME_GEMINI_MAX_SIDE = env_int("FRAME_GEMINI_MAX_SIDE", 768)
 REFERENCE_UPLOAD_MAX_BYTES = env_int("REFERENCE_UPLOAD_MAX_BYTES", 40 * 1024 * 1024)
+# The server's own bound on any body: the largest an endpoint takes (checked before Django reads it).
+REQUEST_BODY_MAX_BYTES = max(DATA_UPLOAD_MAX_MEMORY_SIZE, REFERENCE_UPLOAD_MAX_BYTES)
 FRAME_RETENTION_DAYS = env_int("FRAME_RETENTION_DAYS", 30)
 
 # --- Analysis ---------------------------------------------------------------------
@@ -302,6 +315,8 @@ ANALYSIS_RESULT_CACHE_SECONDS = env_int("ANALYSIS_RESULT_CACHE_SECONDS", 7 * 24 
 REFERENCE_CONTEXT_CACHE_SECONDS = env_int("REFERENCE_CONTEXT_CACHE_SECONDS", 30 * 24 * 3600)
 REFERENCE_BUCKET_SECONDS = env_float("REFERENCE_BUCKET_SECONDS", 1.0)
 ANALYSIS_WAIT_MAX_SECONDS = 30
+# Long-polls (GET analyses/{id}/?wait=N) one dancer may hold at once; more get a 429.
+ANALYSIS_WAITS_PER_USER = env_int("ANALYSIS_WAITS_PER_USER", 4)
 
 # --- Playlists --------------------------------------------------------------------
 
