@@ -1,8 +1,13 @@
 from django.core.cache import cache
 
+from analyses.filters import AnalysisFilter
 from config.pagination import LimitOffsetPagination
 
 HISTORY_COUNT_TTL_SECONDS = 60
+
+
+def history_is_filtered(query_params) -> bool:
+    return any(name in query_params for name in AnalysisFilter.base_filters)
 
 
 class HistoryPagination(LimitOffsetPagination):
@@ -16,10 +21,9 @@ class HistoryPagination(LimitOffsetPagination):
     """
 
     def page_count(self, queryset, page, view) -> int:
-        filtered = view is not None and view.history_is_filtered()
-        if self.offset != 0 or filtered or not page:
+        if self.offset != 0 or history_is_filtered(self.request.query_params) or not page:
             return super().page_count(queryset, page, view)
-        key = f"history-count:{page[0].user_id}:{page[0].pk}"
+        key = f"history-count:{self.request.user.pk}:{page[0]['id']}"
         count = cache.get(key)
         if count is None:
             count = super().page_count(queryset, page, view)
