@@ -151,7 +151,7 @@ def main() -> int:
     harness.request("POST", f"http://127.0.0.1:{fake_port}/_control", {"delay": args.delay})
     port = harness.free_port()
     base = f"http://127.0.0.1:{port}"
-    web = harness.gunicorn_start(env, port, workers=args.web_workers, threads=args.web_threads, log=tmp / "web.log")
+    web = harness.serve_start(env, port, workers=args.web_workers, threads=args.web_threads, log=tmp / "web.log")
     worker = harness.worker_start(env, concurrency=args.concurrency, name="load", log=tmp / "worker.log")
     rec = Recorder()
     try:
