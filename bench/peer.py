@@ -31,7 +31,11 @@ sys.path.insert(0, str(ROOT))
 from bench import harness  # noqa: E402
 from bench.gen_analyses import HEAVY_EMAIL  # noqa: E402
 
-PEER_DIR = ROOT.parent / "shared" / "peers" / "seed_fastapi"
+# shared/ sits beside the checkout (../shared), or beside the folder of worktrees.
+PEER_DIR = next(
+    (base / "shared" / "peers" / "seed_fastapi" for base in ROOT.parents if (base / "shared" / "peers").is_dir()),
+    ROOT.parent / "shared" / "peers" / "seed_fastapi",
+)
 PEER_PACKAGES = ["fastapi", "uvicorn[standard]", "sqlalchemy[asyncio]", "asyncpg", "pyjwt"]
 HISTORY = "/api/v1/analyses/?limit=10&offset=0"
 PEER_HISTORY = "/api/v1/analysis/history?limit=10&offset=0"
@@ -97,11 +101,11 @@ def wrk(url: str, token: str, seconds: int) -> dict:
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if bad or "Socket errors" in out:
         raise RuntimeError(f"{url}: errors under load\n{out}")
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p99": _ms(out, r"99%\s+(\S+)")}
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p99": _ms(out, r"^\s+99%\s+(\S+)")}
 
 
 def _ms(text: str, pattern: str) -> float:
-    value = re.search(pattern, text).group(1)
+    value = re.search(pattern, text, re.M).group(1)
     for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
         if value.endswith(unit):
             return float(value[: -len(unit)]) * factor
