@@ -172,8 +172,8 @@ class AnalysisListCreateApi(generics.ListAPIView):
 
 
 class TooManyWaits(exceptions.Throttled):
+    # The schema's 429 code ("throttled"); the detail says which limit.
     default_detail = "Too many analyses awaited at once; wait for one to end or poll without ?wait."
-    default_code = "too_many_waits"
 
 
 class WaitSlot:

@@ -21,7 +21,8 @@ def test_it_refuses_a_wait_beyond_the_callers_bound_with_a_429(auth_client, pend
     with WaitSlot(auth_client.user.pk), WaitSlot(auth_client.user.pk):  # two polls already waiting
         r = auth_client.get(f"{ANALYSES}{pending.pk}/?wait=0.2")
     assert r.status_code == 429
-    assert r.json()["errors"][0]["code"] == "too_many_waits"
+    error = r.json()["errors"][0]
+    assert error["code"] == "throttled" and "awaited at once" in error["detail"]
     assert "Retry-After" in r.headers
 
 
