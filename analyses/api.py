@@ -13,7 +13,7 @@ from rest_framework import exceptions, generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analyses import selectors, services
+from analyses import history, selectors, services
 from analyses.filters import AnalysisFilter
 from analyses.models import Analysis, PracticeSession
 from analyses.notify import Subscription
@@ -128,10 +128,12 @@ class AnalysisListCreateApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Analysis.objects.none()
-        return selectors.analysis_history(user=self.request.user)
+        return history.analysis_history(user=self.request.user)
 
     def list(self, request, *args, **kwargs):
         # The rows come from the database as the API shows them (AnalysisListItemSerializer).
+        if connection.vendor == "postgresql" and not history_is_filtered(request.query_params):
+            return self.get_paginated_response(self.paginator.paginate_json(request, user=request.user))
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         for row in page:
             row["video"] = row.pop("video_row")
