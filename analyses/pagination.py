@@ -1,5 +1,6 @@
+import time
+
 import orjson
-from django.core.cache import cache
 
 from analyses.filters import AnalysisFilter
 from analyses.history import analysis_history_json
@@ -7,6 +8,9 @@ from analyses.models import Analysis
 from config.pagination import LimitOffsetPagination
 
 HISTORY_COUNT_TTL_SECONDS = 60
+HISTORY_COUNTS_KEPT = 10_000
+# (user id, newest analysis id) -> (count, expiry), per process: no cache round trip per page.
+_remembered_counts: dict = {}
 
 
 def history_is_filtered(query_params) -> bool:
@@ -17,7 +21,7 @@ class HistoryPagination(LimitOffsetPagination):
     """The history's count, remembered for its unfiltered first page.
 
     A dancer's history grows to thousands of rows and its first page is what clients open most;
-    counting them each time cost more than reading the page. The remembered count is keyed by the
+    counting them each time cost more than reading the page. Each process remembers it, keyed by the
     newest analysis on the page, so a new submission (always the newest) brings a fresh count at
     once. Deleting an older analysis, or one committed out of order, can leave the count off
     by that much for at most HISTORY_COUNT_TTL_SECONDS.
@@ -34,12 +38,14 @@ class HistoryPagination(LimitOffsetPagination):
     def remembered_count(self, newest_id, count) -> int:
         if self.offset != 0 or newest_id is None:
             return count()
-        key = f"history-count:{self.request.user.pk}:{newest_id}"
-        remembered = cache.get(key)
-        if remembered is None:
-            remembered = count()
-            cache.set(key, remembered, HISTORY_COUNT_TTL_SECONDS)
-        return remembered
+        key = (self.request.user.pk, newest_id)
+        remembered = _remembered_counts.get(key)
+        if remembered is None or remembered[1] < time.monotonic():
+            remembered = _remembered_counts[key] = (count(), time.monotonic() + HISTORY_COUNT_TTL_SECONDS)
+            if len(_remembered_counts) > HISTORY_COUNTS_KEPT:  # forget the oldest half
+                for stale in list(_remembered_counts)[: HISTORY_COUNTS_KEPT // 2]:
+                    _remembered_counts.pop(stale, None)
+        return remembered[0]
 
     def paginate_json(self, request, *, user) -> orjson.Fragment:
         """An unfiltered page on PostgreSQL: the rows' JSON as the database wrote it (analyses.history)."""

@@ -84,15 +84,19 @@ def scenario_scan_bomb(base: str, tokens: list[str]) -> list[str]:
     def submit(token):
         body = {**harness.submission(0, 0, provider="pose"), "user_frame": frame}
         started = time.monotonic()
-        status = harness.request("POST", f"{base}/api/v1/analyses/", body, token, timeout=120)[0]
+        try:
+            status = harness.request("POST", f"{base}/api/v1/analyses/", body, token, timeout=30)[0]
+        except OSError:  # no answer within 30 s
+            status = None
         return status, time.monotonic() - started
 
     with Probe(base) as probe, ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(submit, tokens[:4]))
     worst = max(seconds for _, seconds in answers)
+    statuses = sorted(str(status) for status, _ in answers)
     return [
         probe.verdict(),
-        f"submissions: statuses {sorted(status for status, _ in answers)}, slowest answer {worst:.2f} s "
+        f"submissions: statuses {statuses} (None: no answer in 30 s), slowest {worst:.2f} s "
         f"(target < {SUBMISSION_TARGET:g} s): {'ok' if worst < SUBMISSION_TARGET else 'MISSED'}",
     ]
 
@@ -226,10 +230,11 @@ def main():
             try:
                 harness.wait_http(f"{base}/healthz", timeout=120)
                 tokens = harness.register(base, 6, prefix=f"attacker-{name}-")
+                # The scan bombs last: a server still decoding them would slow the others' figures.
                 results = {
-                    "scan-bomb": scenario_scan_bomb(base, tokens[2:]),
                     "bodies": scenario_bodies(base, port, tmp / "tmp"),
                     "long-polls": scenario_long_polls(base, tokens, make_pending),
+                    "scan-bomb": scenario_scan_bomb(base, tokens[2:]),
                 }
             finally:
                 harness.stop(proc)

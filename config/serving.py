@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import io
 import json
 import re
 import tempfile
@@ -41,18 +42,27 @@ class ClientGone(Exception):
 
 
 def declared_length(scope) -> int | None:
+    """The body's declared length: 0 when the request has none, None when chunked."""
+    length = 0
     for name, value in scope["headers"]:
         if name == b"content-length":
             try:
                 return int(value)
             except ValueError:
                 raise BodyRefused(400, "invalid_content_length", "Content-Length is not a number.") from None
-    return None
+        if name == b"transfer-encoding":
+            length = None
+    return length
 
 
 async def body_read(scope, receive, *, limit: int, timeout: float):
     """The request body as a file (rewound), read within `limit` bytes and `timeout` seconds."""
     declared = declared_length(scope)
+    if declared == 0:
+        # Nothing to wait for: the server hands over the empty body with the headers.
+        if (await receive())["type"] == "http.disconnect":
+            raise ClientGone
+        return io.BytesIO()
     if declared is not None and declared > limit:
         raise BodyRefused(413, "request_too_large", f"The request body is larger than {limit:,} bytes.")
     body = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)

@@ -9,6 +9,7 @@ import pytest
 from config.serving import WsgiThreadPool, is_long_poll
 
 LIMIT = 1000
+CHUNKED = (b"transfer-encoding", b"chunked")
 
 
 def scope(method="POST", path="/api/v1/auth/login/", query=b"", headers=()):
@@ -77,14 +78,16 @@ def test_it_refuses_a_chunked_body_as_soon_as_it_passes_the_limit():
     calls = []
     chunks = [{"type": "http.request", "body": b"x" * 600, "more_body": True}] * 2
     chunks.append({"type": "http.request", "body": b"never read", "more_body": False})
-    status, _ = answer(asyncio.run(call(pool(hello_app(calls)), scope(), chunks)))
+    status, _ = answer(asyncio.run(call(pool(hello_app(calls)), scope(headers=[CHUNKED]), chunks)))
     assert status == 413 and calls == []
 
 
 def test_it_answers_408_to_a_body_slower_than_the_timeout_without_running_the_app():
     calls = []
     trickle = [{"type": "http.request", "body": b"{", "more_body": True}, 2.0]
-    status, body = answer(asyncio.run(call(pool(hello_app(calls), body_timeout=0.2), scope(), trickle)))
+    status, body = answer(
+        asyncio.run(call(pool(hello_app(calls), body_timeout=0.2), scope(headers=[CHUNKED]), trickle))
+    )
     assert status == 408 and calls == []
     assert json.loads(body)["errors"][0]["code"] == "request_timeout"
 
@@ -94,6 +97,14 @@ def test_it_hands_the_whole_body_to_the_app_once_it_has_arrived():
     parts = [{"type": "http.request", "body": b'{"a":', "more_body": True}, {"type": "http.request", "body": b"1}"}]
     status, body = answer(asyncio.run(call(pool(hello_app(calls)), scope(headers=[(b"content-length", b"7")]), parts)))
     assert (status, body, calls) == (200, b"hello", [b'{"a":1}'])
+
+
+def test_it_reads_no_body_where_the_request_declares_none():
+    calls = []
+    status, _ = answer(
+        asyncio.run(call(pool(hello_app(calls)), scope(method="GET", path="/healthz"), [{"type": "http.request"}]))
+    )
+    assert (status, calls) == (200, [b""])
 
 
 def test_it_says_a_bad_content_length_is_a_400():
