@@ -41,7 +41,6 @@ HISTORY = "/api/v1/analyses/?limit=10&offset=0"
 PEER_HISTORY = "/api/v1/analysis/history?limit=10&offset=0"
 ME = "/api/v1/auth/me/"
 PROCESSES = 2
-THREADS = 8
 
 
 def peer_build(venv: Path) -> None:
@@ -115,11 +114,20 @@ def _ms(text: str, pattern: str) -> float:
 def servers_start(args, env: dict, tmp: Path) -> dict:
     ports = {name: harness.free_port() for name in ("serve", "gunicorn", "peer")}
     procs = {
-        "serve": harness.serve_start(env, ports["serve"], workers=PROCESSES, threads=THREADS, log=tmp / "serve.log"),
+        "serve": harness.serve_start(
+            env, ports["serve"], workers=PROCESSES, threads=args.threads, log=tmp / "serve.log"
+        ),
         "gunicorn": subprocess.Popen(
             [
                 *(sys.executable, "-m", "gunicorn", "config.wsgi:application"),
-                *("--bind", f"127.0.0.1:{ports['gunicorn']}", "--workers", str(PROCESSES), "--threads", str(THREADS)),
+                *(
+                    "--bind",
+                    f"127.0.0.1:{ports['gunicorn']}",
+                    "--workers",
+                    str(PROCESSES),
+                    "--threads",
+                    str(args.threads),
+                ),
                 *("--log-level", "warning"),
             ],
             cwd=ROOT,
@@ -146,6 +154,7 @@ def servers_start(args, env: dict, tmp: Path) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=8, help="WEB_THREADS of make serve, threads of gunicorn")
     parser.add_argument("--seconds", type=int, default=15, help="wrk duration of each measurement")
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/dancecoach_peer_bench")
     parser.add_argument("--peer-database", default="postgresql+asyncpg://postgres@127.0.0.1:5432/peer")
@@ -204,7 +213,7 @@ def measure(args, servers: dict, token: str, peer_token: str) -> dict:
 def report(args, runs: dict) -> None:
     med = {name: {k: statistics.median(r[k] for r in rounds) for k in ("rps", "p99")} for name, rounds in runs.items()}
     print(f"machine: {harness.machine()}; wrk -t2 -c32 -d{args.seconds}s, {args.rounds} rounds, medians")
-    print(f"servers: {PROCESSES} processes each; make serve and gunicorn with {THREADS} threads per process")
+    print(f"servers: {PROCESSES} processes each; make serve and gunicorn with {args.threads} threads per process")
     for name, rounds in runs.items():
         each = ", ".join(f"{r['rps']:.0f}" for r in rounds)
         print(f"{name:15} {med[name]['rps']:8.1f} req/s  p99 {med[name]['p99']:7.2f} ms   (rounds: {each} req/s)")
