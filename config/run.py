@@ -2,14 +2,19 @@
 
 import os
 
+import django
 import uvicorn
+from django.conf import settings
+from django.core.management import call_command
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from django.conf import settings
-
 
 def main() -> None:
+    django.setup()
+    if not settings.DEBUG:
+        # Production storage serves the collected manifest only: without it the admin answers 500.
+        call_command("collectstatic", "--noinput", verbosity=0)
     uvicorn.run(
         "config.asgi:application",
         host=settings.HOST,

@@ -53,7 +53,7 @@ def server(request, tmp_path_factory):
         MEDIA_ROOT=str(tmp_path / "media"),
         STATIC_ROOT=str(tmp_path / "static"),
         LOG_LEVEL="INFO",
-        RATELIMIT_DEFAULT_ANON="5/m",
+        RATELIMIT_REGISTER_IP="5/h",
         HOST="127.0.0.1",
         PORT=str(port),
         WEB_WORKERS="1",
@@ -125,11 +125,13 @@ def test_it_ignores_forwarded_addresses_from_an_untrusted_peer(server):
     statuses = [
         http(
             "POST",
-            f"{base}/api/v1/auth/login/",
-            json.dumps({"email": f"nobody{n}@example.com", "password": "wrong-password"}).encode(),
+            f"{base}/api/v1/auth/register/",
+            json.dumps(
+                {"email": f"x{n}@example.com", "username": f"x{n}", "password": "a-long-password-2026"}
+            ).encode(),
             {"Content-Type": "application/json", "X-Forwarded-For": f"203.0.113.{n}"},
         )[0]
         for n in range(8)
     ]
-    # One client address for all eight (the peer's), so the per-address limit of 5 a minute applies.
+    # One client address for all eight (the peer's), so the per-address limit of 5 an hour applies.
     assert 429 in statuses, statuses
