@@ -18,7 +18,7 @@ from accounts.serializers import (
     UserUpdateSerializer,
 )
 from config.openapi import ErrorResponse401Serializer
-from config.throttling import DefaultThrottle, LoginEmailThrottle, LoginIPThrottle, RegisterIPThrottle
+from config.throttling import DefaultThrottle, RegisterIPThrottle
 
 TAG = "auth"
 
@@ -49,7 +49,8 @@ class RegisterApi(PublicApi):
 
 
 class LoginApi(PublicApi):
-    throttle_classes = [LoginIPThrottle, LoginEmailThrottle]
+    # Attempts per IP (each costs a password hash); failed ones have their own limits (user_login).
+    throttle_classes = [DefaultThrottle]
 
     @extend_schema(
         tags=[TAG],

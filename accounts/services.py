@@ -10,6 +10,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
+from config.throttling import login_attempt_check, login_failure_record
 
 
 def email_normalize(email: str) -> str:
@@ -57,8 +58,13 @@ def token_pair(*, access: str, refresh: str) -> dict:
 
 
 def user_login(*, email: str, password: str, request=None) -> dict:
-    user = authenticate(request, email=email_normalize(email), password=password)
+    email = email_normalize(email)
+    if request is not None:
+        login_attempt_check(request=request, email=email)
+    user = authenticate(request, email=email, password=password)
     if user is None:
+        if request is not None:
+            login_failure_record(request=request, email=email)
         raise exceptions.AuthenticationFailed("Email or password is wrong.", code="invalid_credentials")
     return tokens_for_user(user=user)
 

@@ -264,8 +264,10 @@ RATELIMIT_FAIL_OPEN = True
 RATE_LIMITS = {
     "default_user": env_str("RATELIMIT_DEFAULT_USER", "100/m"),
     "default_anon": env_str("RATELIMIT_DEFAULT_ANON", "100/m"),
-    "login_ip": env_str("RATELIMIT_LOGIN_IP", "20/m"),
-    "login_email": env_str("RATELIMIT_LOGIN_EMAIL", "5/m"),
+    # Failed logins (config/throttling.py): per email and IP, per IP, and a higher ceiling per email.
+    "login_email_ip": env_str("RATELIMIT_LOGIN_EMAIL_IP", "5/5m"),
+    "login_ip": env_str("RATELIMIT_LOGIN_IP", "20/10m"),
+    "login_email": env_str("RATELIMIT_LOGIN_EMAIL", "30/5m"),
     "register_ip": env_str("RATELIMIT_REGISTER_IP", "10/h"),
     "analysis_user": env_str("RATELIMIT_ANALYSIS_USER", "10/m"),
 }
