@@ -158,9 +158,18 @@ class Base64FrameField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class NumberField(serializers.FloatField):
+    """A float that is not a boolean: JSON `true` is not 1.0 seconds."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class AnalysisCreateSerializer(serializers.Serializer):
     youtube_url = serializers.CharField(max_length=2048, help_text="Any YouTube video URL form.")
-    timestamp = serializers.FloatField(
+    timestamp = NumberField(
         min_value=0, max_value=MAX_TIMESTAMP_SECONDS, help_text="Seconds into the video, 0 to 6 hours."
     )
     user_frame = Base64FrameField(

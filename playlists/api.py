@@ -151,12 +151,11 @@ def _read_body(request, *, limit: int) -> bytes:
         declared = 0
     if declared > limit:
         raise RequestTooLarge(f"A reference track upload is at most {limit:,} bytes.")
-    stream = request.stream
-    if stream is None:
-        return b""
+    # Django's own stream, not DRF's `request.stream`: DRF takes a body without Content-Length
+    # (chunked) for an empty one.
     chunks, total = [], 0
     while True:
-        chunk = stream.read(min(1 << 20, limit + 1 - total))
+        chunk = request.read(min(1 << 20, limit + 1 - total))
         if not chunk:
             break
         chunks.append(chunk)

@@ -113,9 +113,19 @@ class PlaylistItemAddSerializer(serializers.Serializer):
         return attrs
 
 
+class BoundedListField(serializers.ListField):
+    """A list refused for its length before any item is validated, so a huge one costs nothing."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, list) and self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
+
+
 class PlaylistReorderSerializer(serializers.Serializer):
-    video_ids = serializers.ListField(
+    video_ids = BoundedListField(
         child=serializers.IntegerField(min_value=1),
         allow_empty=True,
+        max_length=settings.PLAYLIST_MAX_ITEMS,
         help_text="Every video id of the playlist, once each, in the new order.",
     )
