@@ -9,6 +9,7 @@ from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from accounts.models import Language
 from analyses.analyzers.base import LANDMARK_COUNT
+from analyses.failure_messages import failure_message
 from analyses.models import Analysis, PracticeSession
 
 MAX_TIMESTAMP_SECONDS = 6 * 3600
@@ -226,7 +227,7 @@ class AnalysisSerializer(OutputSerializer):
         # Set only when the analysis failed; transient errors while retrying stay internal.
         if obj.status != Analysis.Status.FAILED:
             return None
-        return {"code": obj.error_code, "message": obj.error_message}
+        return {"code": obj.error_code, "message": failure_message(obj.error_code, obj.language)}
 
 
 class AnalysisListItemSerializer(AnalysisSerializer):

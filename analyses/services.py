@@ -358,11 +358,11 @@ def analysis_run(*, analysis_id) -> RunOutcome:
             )
             if requeued:
                 transaction.on_commit(lambda: analysis_changed_publish(analysis_id=analysis_id))
-                logger.info("analysis %s: transient %s, retry in %.1fs", analysis_id, exc.code, delay)
+                logger.info("analysis %s: transient %s, retry in %.1fs: %s", analysis_id, exc.code, delay, exc.message)
                 return RunOutcome(status=Analysis.Status.PENDING, retry_in=delay)
             return RunOutcome(status="lost")
         analysis_fail(analysis_id=analysis_id, code=exc.code, message=exc.message, **tokens)
-        logger.info("analysis %s failed: %s", analysis_id, exc.code)
+        logger.info("analysis %s failed: %s: %s", analysis_id, exc.code, exc.message)
         return RunOutcome(status=Analysis.Status.FAILED)
     finally:
         flight.release()
