@@ -67,7 +67,7 @@ class AnalysisUpdatesConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             content = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past the recursion limit: still not our JSON
             await self._error("invalid_json", "The message is not JSON.")
             return
         await self.receive_json(content)
