@@ -38,7 +38,9 @@ class VideoSerializer(serializers.ModelSerializer):
 
 class VideoCreateSerializer(serializers.Serializer):
     youtube_url = YouTubeURLField()
-    title = serializers.CharField(max_length=TITLE_MAX_LENGTH, required=False, allow_blank=True)
+    title = serializers.CharField(
+        max_length=TITLE_MAX_LENGTH, required=False, allow_blank=True, help_text="Staff only: fills a missing title."
+    )
 
 
 class ReferenceTrackSummarySerializer(serializers.ModelSerializer):
@@ -67,6 +69,7 @@ class PlaylistSerializer(serializers.ModelSerializer):
 
 class PlaylistItemSerializer(serializers.Serializer):
     position = serializers.IntegerField(read_only=True, help_text="0-based, contiguous.")
+    title = serializers.CharField(read_only=True, help_text="The owner's own title for the video here ('' if none).")
     video = VideoSerializer(read_only=True)
     added_at = serializers.DateTimeField(read_only=True)
 
@@ -99,7 +102,10 @@ class PlaylistItemAddSerializer(serializers.Serializer):
         queryset=Video.objects.all(), required=False, help_text="Either this or `youtube_url`."
     )
     title = serializers.CharField(
-        max_length=TITLE_MAX_LENGTH, required=False, allow_blank=True, help_text="With `youtube_url` only."
+        max_length=TITLE_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        help_text="Your own title for the video in this playlist (not the shared catalogue's).",
     )
     position = serializers.IntegerField(
         min_value=0, required=False, allow_null=True, help_text="0-based; omitted or past the end appends."

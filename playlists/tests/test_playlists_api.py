@@ -100,7 +100,7 @@ def test_a_detail_lists_items_in_order_with_the_documented_shape(auth_client):
     }  # fmt: skip
     assert [item["position"] for item in body["videos"]] == [0, 1, 2]
     item = body["videos"][0]
-    assert set(item) == {"position", "video", "added_at"}
+    assert set(item) == {"position", "title", "video", "added_at"}
     assert set(item["video"]) == {"id", "youtube_id", "url", "title", "duration", "has_reference", "created_at"}
 
 
