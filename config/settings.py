@@ -11,6 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.dev_secret import dev_secret_key
 from config.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -25,8 +26,11 @@ if not SECRET_KEY:
             "SECRET_KEY is not set. Production (DEBUG=false) needs a long random SECRET_KEY; "
             'generate one with: python -c "import secrets; print(secrets.token_urlsafe(64))"'
         )
-    # Development only: a fixed key so sessions survive restarts of `make run`.
-    SECRET_KEY = "dev-insecure-secret-key-do-not-use-in-production-0123456789abcdef"
+    # Development only: a random key per checkout, kept so sessions survive restarts of `make run`.
+    SECRET_KEY = dev_secret_key(BASE_DIR / ".dev-secret-key")
+
+# Error reports (the DEBUG page, error e-mails) also hide passwords inside URLs.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.UrlPasswordSafeFilter"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
