@@ -26,6 +26,7 @@ def _password_errors(password: str, user: User) -> None:
 
 def user_create(*, email: str, username: str, password: str, language: str | None = None) -> User:
     email = email_normalize(email)
+    username = User.normalize_username(username)  # NFKC, so look-alikes compare equal
     if User.objects.filter(email__iexact=email).exists():
         raise exceptions.ValidationError({"email": ["A user with this email already exists."]}, code="unique")
     if User.objects.filter(username__iexact=username).exists():
@@ -118,10 +119,11 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
 
 def user_update(*, user: User, data: dict) -> User:
     fields = []
-    if "username" in data and data["username"] != user.username:
-        if User.objects.filter(username__iexact=data["username"]).exclude(pk=user.pk).exists():
+    username = User.normalize_username(data["username"]) if "username" in data else user.username
+    if username != user.username:
+        if User.objects.filter(username__iexact=username).exclude(pk=user.pk).exists():
             raise exceptions.ValidationError({"username": ["A user with this username already exists."]}, code="unique")
-        user.username = data["username"]
+        user.username = username
         fields.append("username")
     if "language" in data:
         user.language = data["language"]
