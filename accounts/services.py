@@ -1,3 +1,5 @@
+import logging
+
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -11,6 +13,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
 from config.throttling import login_attempt_check, login_failure_record
+
+logger = logging.getLogger(__name__)
 
 
 def email_normalize(email: str) -> str:
@@ -104,6 +108,22 @@ def user_tokens_revoke_all(*, user: User) -> int:
     return revoked
 
 
+def _live_sockets_close(user: User) -> None:
+    from analyses.live import user_sockets_close
+
+    try:
+        user_sockets_close(user_id=user.pk)
+    except Exception as exc:  # the tokens are revoked anyway; a socket left open ends at its next reconnect
+        logger.warning("live sockets of user %s not closed: %s", user.pk, exc.__class__.__name__)
+
+
+def user_logout_everywhere(*, user: User) -> None:
+    """Revoke every refresh token of the user and close their live-status sockets."""
+    with transaction.atomic():
+        user_tokens_revoke_all(user=user)
+        transaction.on_commit(lambda: _live_sockets_close(user))
+
+
 def user_password_change(*, user: User, old_password: str, new_password: str) -> None:
     if not user.check_password(old_password):
         raise exceptions.ValidationError({"old_password": ["The current password is wrong."]}, code="wrong_password")
@@ -115,6 +135,7 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
         user.set_password(new_password)
         user.save(update_fields=["password", "updated_at"])
         user_tokens_revoke_all(user=user)
+        transaction.on_commit(lambda: _live_sockets_close(user))
 
 
 def user_update(*, user: User, data: dict) -> User:

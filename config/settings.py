@@ -200,6 +200,8 @@ SIMPLE_JWT = {
     "ALGORITHM": "HS256",
     "SIGNING_KEY": env_str("JWT_SIGNING_KEY") or SECRET_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Tokens carry a digest of the password hash: a new password ends every earlier token at once.
+    "CHECK_REVOKE_TOKEN": True,
 }
 
 # --- REST framework ------------------------------------------------------------
