@@ -1,12 +1,11 @@
 """Swagger UI, ReDoc and the admin render in a real headless Chromium under the Content-Security-Policy."""
 
-import json
 import shutil
 
 import pytest
 
-from accounts.tests.factories import PASSWORD, UserFactory
-from analyses.tests.test_admin_browser import CHROMIUM, Browser
+from accounts.tests.factories import UserFactory
+from analyses.tests.test_admin_browser import CHROMIUM, Browser, admin_log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="no headless Chromium")]
 
@@ -41,18 +40,13 @@ def browser(tmp_path):
 def test_it_renders_the_docs_with_no_policy_violation(transactional_db, live_server, browser, page, rendered):
     browser.goto(live_server.url + page)
     browser.wait_for(rendered, timeout=30)
-    assert browser.evaluate("window.__violations") == []
+    # ReDoc's menu shows Redocly's logo from their CDN: blocked on purpose (the page stays whole).
+    blocked = {"img-src https://cdn.redoc.ly/redoc/logo-mini.svg"}
+    assert [v for v in browser.evaluate("window.__violations") if v not in blocked] == []
 
 
 def test_it_renders_the_admin_with_no_policy_violation(transactional_db, live_server, browser):
-    staff = UserFactory(is_staff=True, is_superuser=True)
-    browser.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    browser.evaluate(
-        f"document.getElementById('id_username').value = {json.dumps(staff.email)};"
-        f"document.getElementById('id_password').value = {json.dumps(PASSWORD)};"
-        "document.querySelector('#login-form').submit(); true"
-    )
-    browser.wait_for("location.pathname === '/admin/' && document.readyState === 'complete'")
+    admin_log_in(browser, live_server.url, UserFactory(is_staff=True, is_superuser=True))
     browser.goto(f"{live_server.url}/admin/playlists/video/add/")
     browser.wait_for("!!document.getElementById('video_form')")
     assert browser.evaluate("window.__violations") == []
