@@ -121,12 +121,14 @@ def _session_join_or_start(*, user, video) -> PracticeSession:
         .order_by("-last_active")
         .values("pk")[:1]
     )
-    session = PracticeSession.objects.select_for_update().filter(pk__in=active).first()
+    session = PracticeSession.objects.select_for_update(no_key=True).filter(pk__in=active).first()
     if session is not None:
         return session
     # Starting one: the dancer's row is locked so two frames at once cannot start two sessions.
-    User.objects.select_for_update().filter(pk=user.pk).first()
-    session = PracticeSession.objects.select_for_update().filter(pk__in=active).first()
+    # Every lock here is FOR NO KEY UPDATE: it never waits for, nor blocks, the key-share locks
+    # that inserting an analysis takes on its user and session (a lock cycle, else).
+    User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
+    session = PracticeSession.objects.select_for_update(no_key=True).filter(pk__in=active).first()
     if session is None:
         sessions_end_idle(user=user, video=video)
         session = PracticeSession.objects.create(user=user, video=video)
@@ -137,7 +139,7 @@ def _session_for(*, user, session_id, video) -> PracticeSession:
     if session_id is None:
         return _session_join_or_start(user=user, video=video)
     session = (
-        PracticeSession.objects.select_for_update(of=("self",))
+        PracticeSession.objects.select_for_update(of=("self",), no_key=True)
         .annotate(last_active=session_last_active())
         .filter(pk=session_id, user=user)
         .first()
