@@ -4,16 +4,18 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from analyses.stats_api import StatsApi
-from config import health
+from config import health, views
+from config.trailing_slash import slash_optional
 
 api_v1 = [
     path("auth/", include("accounts.urls")),
-    path("stats/", StatsApi.as_view(), name="stats"),
+    *slash_optional([path("stats/", StatsApi.as_view(), name="stats")]),
     path("", include("playlists.urls")),
     path("", include("analyses.urls")),
 ]
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

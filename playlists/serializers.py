@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
+from config.bounds import BIGINT_MAX
 from playlists.models import Playlist, ReferencePoseTrack, Video
 from playlists.selectors import PlaylistScope
 from playlists.services import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
@@ -102,7 +103,11 @@ class PlaylistItemAddSerializer(serializers.Serializer):
         max_length=TITLE_MAX_LENGTH, required=False, allow_blank=True, help_text="With `youtube_url` only."
     )
     position = serializers.IntegerField(
-        min_value=0, required=False, allow_null=True, help_text="0-based; omitted or past the end appends."
+        min_value=0,
+        max_value=BIGINT_MAX,
+        required=False,
+        allow_null=True,
+        help_text="0-based; omitted or past the end appends.",
     )
 
     def validate(self, attrs):
@@ -115,7 +120,7 @@ class PlaylistItemAddSerializer(serializers.Serializer):
 
 class PlaylistReorderSerializer(serializers.Serializer):
     video_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=BIGINT_MAX),
         allow_empty=True,
         help_text="Every video id of the playlist, once each, in the new order.",
     )
