@@ -130,8 +130,8 @@ class AnalysisListCreateApi(generics.ListAPIView):
     may_be_unavailable = True
 
     def get_throttles(self):
-        # Submissions have their own, stricter limit (DESIGN §7: 10 a minute); the default one is
-        # for everything else, so a submission is counted once, not against both.
+        # Submissions have their own limit (RATELIMIT_ANALYSIS_USER); the default one is for
+        # everything else, so a submission is counted once, not against both.
         if self.request.method == "POST":
             return [AnalysisSubmitThrottle()]
         return super().get_throttles()

@@ -253,6 +253,9 @@ class SessionCreateSerializer(serializers.Serializer):
 
 class SessionSerializer(serializers.ModelSerializer):
     video = AnalysisVideoSerializer(read_only=True)
+    ended_at = serializers.DateTimeField(
+        source="ended", read_only=True, allow_null=True, help_text="Ended, or idle since its last analysis."
+    )
     analysis_count = serializers.IntegerField(read_only=True)
     average_score = serializers.FloatField(read_only=True, allow_null=True)
     best_score = serializers.IntegerField(read_only=True, allow_null=True)

@@ -44,7 +44,7 @@ class ApiExceptionHandler(ExceptionHandler):
         if isinstance(exc, OperationalError | InterfaceError):
             # The database is unreachable (down, restarting, out of connections): the client may
             # retry, so a 503 rather than a 500.
-            logger.warning("Database unavailable: %s", exc.__class__.__name__)
+            logger.warning("Database unavailable: %r", exc)
             return ServiceUnavailable()
         if isinstance(exc, exceptions.AuthenticationFailed) and isinstance(exc.detail, dict):
             # simplejwt puts {detail, code, messages} in one exception: one error with its code,

@@ -132,8 +132,14 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-            # Wait for the writer lock instead of failing under a few concurrent requests.
-            "OPTIONS": {"timeout": 20},
+            # A handful of dancers at once: readers never wait for the writer (WAL), a write takes
+            # the lock when its transaction begins (IMMEDIATE, so it cannot fail on upgrading a
+            # read lock), and a second writer waits for it instead of failing.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -281,7 +287,7 @@ RATE_LIMITS = {
     "login_ip": env_str("RATELIMIT_LOGIN_IP", "20/10m"),
     "login_email": env_str("RATELIMIT_LOGIN_EMAIL", "30/5m"),
     "register_ip": env_str("RATELIMIT_REGISTER_IP", "10/h"),
-    "analysis_user": env_str("RATELIMIT_ANALYSIS_USER", "10/m"),
+    "analysis_user": env_str("RATELIMIT_ANALYSIS_USER", "40/m"),
 }
 # Behind a trusted proxy set this to the header it fills (e.g. HTTP_X_REAL_IP).
 RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY") or None
@@ -318,6 +324,9 @@ ANALYSIS_RESULT_CACHE_SECONDS = env_int("ANALYSIS_RESULT_CACHE_SECONDS", 7 * 24 
 REFERENCE_CONTEXT_CACHE_SECONDS = env_int("REFERENCE_CONTEXT_CACHE_SECONDS", 30 * 24 * 3600)
 REFERENCE_BUCKET_SECONDS = env_float("REFERENCE_BUCKET_SECONDS", 1.0)
 ANALYSIS_WAIT_MAX_SECONDS = 30
+# A submission without session_id joins the dancer's session of that video while its last
+# analysis is this recent; a session idle longer counts as ended (at its last analysis).
+PRACTICE_SESSION_IDLE_MINUTES = env_int("PRACTICE_SESSION_IDLE_MINUTES", 10)
 
 # --- Playlists --------------------------------------------------------------------
 
@@ -357,6 +366,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "recover-stuck-analyses": {"task": "analyses.recover_stuck", "schedule": 60.0},
     "purge-frames": {"task": "analyses.purge_frames", "schedule": 24 * 3600.0},
+    "end-idle-sessions": {"task": "analyses.end_idle_sessions", "schedule": 300.0},
 }
 
 # --- CORS and security ------------------------------------------------------------

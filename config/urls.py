@@ -3,17 +3,19 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
 from analyses.stats_api import StatsApi
-from config import health
+from config import health, views
 from config.schema import SchemaApi
+from config.trailing_slash import slash_optional
 
 api_v1 = [
     path("auth/", include("accounts.urls")),
-    path("stats/", StatsApi.as_view(), name="stats"),
+    *slash_optional([path("stats/", StatsApi.as_view(), name="stats")]),
     path("", include("playlists.urls")),
     path("", include("analyses.urls")),
 ]
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SchemaApi.as_view(), name="schema"),
     # Swagger UI and ReDoc from our own static files (drf-spectacular-sidecar); the split view

@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
+from config.bounds import BIGINT_MAX
 from playlists.models import Playlist, ReferencePoseTrack, Video
 from playlists.selectors import PlaylistScope
 from playlists.services import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
@@ -108,7 +109,11 @@ class PlaylistItemAddSerializer(serializers.Serializer):
         help_text="Your own title for the video in this playlist (not the shared catalogue's).",
     )
     position = serializers.IntegerField(
-        min_value=0, required=False, allow_null=True, help_text="0-based; omitted or past the end appends."
+        min_value=0,
+        max_value=BIGINT_MAX,
+        required=False,
+        allow_null=True,
+        help_text="0-based; omitted or past the end appends.",
     )
 
     def validate(self, attrs):
@@ -130,7 +135,7 @@ class BoundedListField(serializers.ListField):
 
 class PlaylistReorderSerializer(serializers.Serializer):
     video_ids = BoundedListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=BIGINT_MAX),
         allow_empty=True,
         max_length=settings.PLAYLIST_MAX_ITEMS,
         help_text="Every video id of the playlist, once each, in the new order.",
