@@ -9,7 +9,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # Set REQUIRE_SERVICES=1 (as .ci/run does) to fail instead of skipping the services half.
 REQUIRE_SERVICES ?= 0
 
-.PHONY: run serve test test-embedded test-services lint format migrate worker beat superuser seed clean
+.PHONY: run serve test test-embedded test-services lint format migrate worker beat superuser seed clean client client-check
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -79,3 +79,20 @@ faults: $(VENV)/.dev
 
 load: $(VENV)/.dev
 	$(PY) bench/load.py
+
+# TypeScript types of the API for front-end developers (clients/typescript/), from the schema of
+# the default settings (a clean environment), so the output is the same on every machine.
+CLIENT := clients/typescript
+
+$(CLIENT)/node_modules/.package-lock.json: $(CLIENT)/package.json $(CLIENT)/package-lock.json
+	cd $(CLIENT) && npm ci --no-audit --no-fund --loglevel=error
+
+client: $(VENV)/.runtime $(CLIENT)/node_modules/.package-lock.json
+	env -i PATH="$$PATH" HOME="$$HOME" $(PY) manage.py spectacular --format openapi-json --file $(CLIENT)/openapi.json
+	cd $(CLIENT) && npx --no-install openapi-typescript openapi.json --output schema.d.ts --default-non-nullable false --silent && rm openapi.json
+	cd $(CLIENT) && npx --no-install tsc --noEmit
+
+# CI: the committed types must be those of the schema, and the documented example must compile.
+client-check: client
+	@git diff --quiet -- $(CLIENT)/schema.d.ts || { \
+		echo "$(CLIENT)/schema.d.ts is not the schema's: run make client and commit it"; exit 1; }

@@ -17,8 +17,6 @@ from django.urls import path
 
 from analyses import reports
 
-MAX_RANGE_DAYS = 366
-
 
 class ReportRangeForm(forms.Form):
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -31,8 +29,8 @@ class ReportRangeForm(forms.Form):
         start = data.get("start") or (end - timedelta(days=reports.DEFAULT_DAYS - 1))
         if start > end:
             raise forms.ValidationError("The start date must not be after the end date.")
-        if (end - start).days + 1 > MAX_RANGE_DAYS:
-            raise forms.ValidationError(f"Choose at most {MAX_RANGE_DAYS} days.")
+        if (end - start).days + 1 > reports.MAX_RANGE_DAYS:
+            raise forms.ValidationError(f"Choose at most {reports.MAX_RANGE_DAYS} days.")
         data["range"] = reports.DateRange(start=start, end=end, tz=default.tz)
         return data
 

@@ -99,7 +99,14 @@ class SessionEndApi(APIView):
 @extend_validation_errors(["session_ended", "session_video_mismatch"], field_name="session_id", methods=["post"])
 @extend_validation_errors(["not_finite"], field_name="timestamp", methods=["post"])
 @extend_validation_errors(
-    ["invalid_base64", "invalid_frame", "frame_too_large", "unsupported_frame_format", "frame_too_many_pixels"],
+    [
+        "invalid_base64",
+        "invalid_frame",
+        "frame_too_large",
+        "unsupported_frame_format",
+        "frame_too_many_pixels",
+        "frame_too_many_scans",
+    ],
     field_name="user_frame",
     methods=["post"],
 )
@@ -113,8 +120,8 @@ class AnalysisListCreateApi(generics.ListAPIView):
     may_be_unavailable = True
 
     def get_throttles(self):
-        # Submissions have their own, stricter limit (DESIGN §7: 10 a minute); the default one is
-        # for everything else, so a submission is counted once, not against both.
+        # Submissions have their own limit (RATELIMIT_ANALYSIS_USER); the default one is for
+        # everything else, so a submission is counted once, not against both.
         if self.request.method == "POST":
             return [AnalysisSubmitThrottle()]
         return super().get_throttles()

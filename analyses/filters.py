@@ -5,6 +5,7 @@ from django import forms
 from django_filters.fields import IsoDateTimeField
 
 from analyses.models import Analysis
+from playlists.youtube import video_ref_parse
 
 
 class _UtcIsoDateTimeField(IsoDateTimeField):
@@ -24,8 +25,27 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = _UtcIsoDateTimeField
 
 
+class VideoRefField(forms.CharField):
+    """A video's numeric id or its YouTube id (playlists.youtube.video_ref_parse)."""
+
+    default_error_messages = {"invalid": "Name a video by its numeric id or its 11-character YouTube id."}
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return None
+        try:
+            return video_ref_parse(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from None
+
+
+class VideoRefFilter(django_filters.Filter):
+    field_class = VideoRefField
+
+
 class AnalysisFilter(django_filters.FilterSet):
-    video = django_filters.CharFilter(method="filter_video", help_text="Video id or 11-character YouTube id.")
+    video = VideoRefFilter(method="filter_video", help_text="Video id or 11-character YouTube id.")
     session = django_filters.UUIDFilter(field_name="session_id")
     status = django_filters.ChoiceFilter(choices=Analysis.Status.choices)
     created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
@@ -36,6 +56,6 @@ class AnalysisFilter(django_filters.FilterSet):
         fields = ["video", "session", "status", "created_after", "created_before"]
 
     def filter_video(self, queryset, name, value):
-        if value.isascii() and value.isdigit():  # not "²", which isdigit() but int() refuses
-            return queryset.filter(video_id=int(value))
+        if isinstance(value, int):
+            return queryset.filter(video_id=value)
         return queryset.filter(video__youtube_id=value)

@@ -119,8 +119,8 @@ REANALYZABLE = (Analysis.Status.COMPLETED, Analysis.Status.FAILED, Analysis.Stat
 def reanalyze_queryset(
     *,
     statuses=None,
-    video: str | None = None,
-    user: str | None = None,
+    video: int | str | None = None,
+    user: int | str | None = None,
     since=None,
     until=None,
     provider: str | None = None,
@@ -130,12 +130,10 @@ def reanalyze_queryset(
     queryset = Analysis.objects.filter(status__in=statuses or (Analysis.Status.COMPLETED, Analysis.Status.FAILED))
     if video:
         queryset = (
-            queryset.filter(video__youtube_id=video)
-            if not str(video).isdigit()
-            else queryset.filter(video_id=int(video))
+            queryset.filter(video_id=video) if isinstance(video, int) else queryset.filter(video__youtube_id=video)
         )
     if user:
-        queryset = queryset.filter(user__email__iexact=user) if "@" in str(user) else queryset.filter(user_id=user)
+        queryset = queryset.filter(user_id=user) if isinstance(user, int) else queryset.filter(user__email__iexact=user)
     if since:
         queryset = queryset.filter(created_at__gte=since)
     if until:

@@ -38,7 +38,7 @@ def analysis_changed_publish(*, analysis_id, analysis=None, created: bool = Fals
 
         analysis_broadcast(analysis_id=analysis_id, analysis=analysis)  # WebSocket clients of the owner
     except Exception as exc:  # a missed live event: the client still sees the state on its next GET
-        logger.warning("analysis live event not sent: %s", exc.__class__.__name__)
+        logger.warning("analysis live event not sent: %r", exc)
 
 
 def _wake_waiters(key: str) -> None:
@@ -50,7 +50,7 @@ def _wake_waiters(key: str) -> None:
         if client is not None:
             client.publish(_CHANNEL.format(key), b"1")
     except Exception as exc:  # a missed wake-up only delays a poll until its timeout
-        logger.warning("analysis notification not published: %s", exc.__class__.__name__)
+        logger.warning("analysis notification not published: %r", exc)
 
 
 class Subscription:
@@ -70,7 +70,7 @@ class Subscription:
                 self.pubsub = client.pubsub(ignore_subscribe_messages=True)
                 self.pubsub.subscribe(_CHANNEL.format(self.key))
         except Exception as exc:
-            logger.warning("analysis subscription unavailable: %s", exc.__class__.__name__)
+            logger.warning("analysis subscription unavailable: %r", exc)
             self.pubsub = None
         return self
 
@@ -88,7 +88,8 @@ class Subscription:
             try:
                 # Short slices so an in-process event (eager mode) is also noticed.
                 message = self.pubsub.get_message(timeout=min(remaining, 0.5))
-            except Exception:
+            except Exception as exc:  # the in-process event still wakes this waiter
+                logger.warning("analysis subscription lost: %r", exc)
                 self.pubsub = None
                 continue
             if message is not None:

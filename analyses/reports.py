@@ -34,6 +34,7 @@ from analyses.models import Analysis
 from analyses.stats import day_start, time_zone_get
 
 DEFAULT_DAYS = 30
+MAX_RANGE_DAYS = 366
 TOP_VIDEOS = 10
 PERCENTILES = (0.5, 0.95)
 SCORE_BINS = [(lo, lo + 9 if lo < 90 else 100) for lo in range(0, 100, 10)]

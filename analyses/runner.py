@@ -78,7 +78,7 @@ def _reference_description(*, analysis, config) -> tuple[str | None, int, int]:
         return text, input_tokens, output_tokens
     except AnalyzerError as exc:
         # Without a description the analysis sends the clip itself as a video part.
-        logger.info("reference description unavailable (%s); sending the clip", exc.code)
+        logger.info("reference description unavailable (%s: %s); sending the clip", exc.code, exc.message)
         return None, getattr(exc, "input_tokens", 0), getattr(exc, "output_tokens", 0)
     finally:
         flight.release()

@@ -13,11 +13,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 from rest_framework import exceptions
 
+from accounts.models import User
 from analyses import caching, runner
 from analyses.analyzers.base import AnalyzerError, AnalyzerResult
 from analyses.frames import FrameError, frame_decode
 from analyses.models import Analysis, PracticeSession
 from analyses.notify import analysis_changed_publish
+from analyses.selectors import session_idle_cutoff, session_last_active
 from config.background import background_run
 from playlists.services import video_get_or_create
 
@@ -33,10 +35,30 @@ def session_create(*, user, youtube_url: str) -> PracticeSession:
 
 
 def session_end(*, session: PracticeSession) -> PracticeSession:
+    now = timezone.now()
+    last_active = (
+        PracticeSession.objects.filter(pk=session.pk)
+        .annotate(last_active=session_last_active())
+        .values_list("last_active", flat=True)
+        .first()
+    )
+    # An idle session ended with its last analysis, not when someone noticed.
+    ended_at = last_active if last_active is not None and last_active < session_idle_cutoff(now) else now
     # Conditional update: ending twice keeps the first end time.
-    PracticeSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(ended_at=timezone.now())
+    PracticeSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(ended_at=ended_at)
     session.refresh_from_db(fields=["ended_at"])
     return session
+
+
+def sessions_end_idle(*, user=None, video=None) -> int:
+    """Store the end of open sessions idle past the limit: the time of their last analysis."""
+    idle = PracticeSession.objects.filter(ended_at__isnull=True)
+    if user is not None:
+        idle = idle.filter(user=user)
+    if video is not None:
+        idle = idle.filter(video=video)
+    idle = idle.alias(last_active=session_last_active()).filter(last_active__lt=session_idle_cutoff())
+    return PracticeSession.objects.filter(pk__in=idle.values("pk")).update(ended_at=session_last_active())
 
 
 _VIDEO_TTL_SECONDS = 60.0
@@ -90,14 +112,42 @@ def provider_resolve(*, requested: str | None, keypoints) -> str:
     return provider
 
 
+def _session_join_or_start(*, user, video) -> PracticeSession:
+    """The dancer's open session for this video when it is still active, else a new one."""
+    active = (
+        PracticeSession.objects.filter(user=user, video=video, ended_at__isnull=True)
+        .alias(last_active=session_last_active())
+        .filter(last_active__gte=session_idle_cutoff())
+        .order_by("-last_active")
+        .values("pk")[:1]
+    )
+    session = PracticeSession.objects.select_for_update(no_key=True).filter(pk__in=active).first()
+    if session is not None:
+        return session
+    # Starting one: the dancer's row is locked so two frames at once cannot start two sessions.
+    # Every lock here is FOR NO KEY UPDATE: it never waits for, nor blocks, the key-share locks
+    # that inserting an analysis takes on its user and session (a lock cycle, else).
+    User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
+    session = PracticeSession.objects.select_for_update(no_key=True).filter(pk__in=active).first()
+    if session is None:
+        sessions_end_idle(user=user, video=video)
+        session = PracticeSession.objects.create(user=user, video=video)
+    return session
+
+
 def _session_for(*, user, session_id, video) -> PracticeSession:
     if session_id is None:
-        return PracticeSession.objects.create(user=user, video=video)
-    session = PracticeSession.objects.select_for_update().filter(pk=session_id, user=user).first()
+        return _session_join_or_start(user=user, video=video)
+    session = (
+        PracticeSession.objects.select_for_update(of=("self",), no_key=True)
+        .annotate(last_active=session_last_active())
+        .filter(pk=session_id, user=user)
+        .first()
+    )
     if session is None:
         # Someone else's session looks exactly like a missing one.
         raise exceptions.NotFound("No such practice session.")
-    if session.is_ended:
+    if session.is_ended or session.last_active < session_idle_cutoff():
         raise exceptions.ValidationError({"session_id": ["This practice session has ended."]}, code="session_ended")
     if session.video_id != video.pk:
         raise exceptions.ValidationError(
@@ -358,11 +408,11 @@ def analysis_run(*, analysis_id) -> RunOutcome:
             )
             if requeued:
                 transaction.on_commit(lambda: analysis_changed_publish(analysis_id=analysis_id))
-                logger.info("analysis %s: transient %s, retry in %.1fs", analysis_id, exc.code, delay)
+                logger.info("analysis %s: transient %s (%s), retry in %.1fs", analysis_id, exc.code, exc.message, delay)
                 return RunOutcome(status=Analysis.Status.PENDING, retry_in=delay)
             return RunOutcome(status="lost")
         analysis_fail(analysis_id=analysis_id, code=exc.code, message=exc.message, **tokens)
-        logger.info("analysis %s failed: %s", analysis_id, exc.code)
+        logger.info("analysis %s failed: %s (%s)", analysis_id, exc.code, exc.message)
         return RunOutcome(status=Analysis.Status.FAILED)
     finally:
         flight.release()

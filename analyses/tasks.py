@@ -39,6 +39,4 @@ def analysis_enqueue(*, analysis_id) -> None:
     except Exception as exc:
         if settings.CELERY_TASK_ALWAYS_EAGER:
             raise
-        logger.warning(
-            "analysis %s not enqueued (%s); the recovery job will pick it up", analysis_id, exc.__class__.__name__
-        )
+        logger.warning("analysis %s not enqueued (%r); the recovery job will pick it up", analysis_id, exc)

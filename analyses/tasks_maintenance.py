@@ -9,3 +9,10 @@ def purge_frames() -> dict:
 
     summary = frames_purge()
     return {"purged": summary.purged, "missing_files": summary.missing_files, "skipped": summary.skipped}
+
+
+@shared_task(name="analyses.end_idle_sessions")
+def end_idle_sessions() -> int:
+    from analyses.services import sessions_end_idle
+
+    return sessions_end_idle()

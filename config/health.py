@@ -50,7 +50,7 @@ def readyz(request):
             note = check()
             checks[name] = note or "ok"
         except Exception as exc:  # any failure means "not ready"; the reason goes to the log only
-            logger.warning("readyz: %s failed: %s", name, exc.__class__.__name__)
+            logger.warning("readyz: %s failed: %r", name, exc)
             checks[name] = "unavailable"
             failed.append(name)
     if failed:

@@ -48,7 +48,7 @@ class ApiErrorMiddleware:
             code, detail = _DEFAULTS[413]
             return JsonResponse(error_body(status_code=413, code=code, detail=detail), status=413)
         if isinstance(exception, OperationalError | InterfaceError):
-            logger.warning("Database unavailable on %s: %s", request.path, exception.__class__.__name__)
+            logger.warning("Database unavailable on %s: %r", request.path, exception)
             code, detail = _DEFAULTS[503]
             return JsonResponse(error_body(status_code=503, code=code, detail=detail), status=503)
         logger.exception("Unhandled error on %s", request.path)

@@ -1,6 +1,8 @@
 from django.conf import settings
 from rest_framework import pagination
 
+from config.bounds import BIGINT_MAX
+
 
 class LimitOffsetPagination(pagination.LimitOffsetPagination):
     """`limit` (default 10, max 100) and `offset`; answers {count, next, previous, results}.
@@ -11,6 +13,10 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
 
     default_limit = settings.REST_FRAMEWORK["PAGE_SIZE"]
     max_limit = 100
+
+    def get_offset(self, request):
+        # An offset past what a database integer holds is past the end: an empty page, not an overflow.
+        return min(super().get_offset(request), BIGINT_MAX - self.max_limit)
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request

@@ -12,6 +12,7 @@ import dj_database_url
 import orjson
 from django.core.exceptions import ImproperlyConfigured
 
+from config.dev_secret import dev_secret_key
 from config.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -26,8 +27,11 @@ if not SECRET_KEY:
             "SECRET_KEY is not set. Production (DEBUG=false) needs a long random SECRET_KEY; "
             'generate one with: python -c "import secrets; print(secrets.token_urlsafe(64))"'
         )
-    # Development only: a fixed key so sessions survive restarts of `make run`.
-    SECRET_KEY = "dev-insecure-secret-key-do-not-use-in-production-0123456789abcdef"
+    # Development only: a random key per checkout, kept so sessions survive restarts of `make run`.
+    SECRET_KEY = dev_secret_key(BASE_DIR / ".dev-secret-key")
+
+# Error reports (the DEBUG page, error e-mails) also hide passwords inside URLs.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.UrlPasswordSafeFilter"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -44,6 +48,8 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc as static files, no CDN
+    "csp",
     "drf_standardized_errors",
     "django_celery_results",
     "django_celery_beat",
@@ -56,6 +62,7 @@ MIDDLEWARE = [
     "config.request_id.RequestIdMiddleware",
     "config.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "config.middleware.ApiErrorMiddleware",
@@ -134,8 +141,14 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-            # Wait for the writer lock instead of failing under a few concurrent requests.
-            "OPTIONS": {"timeout": 20},
+            # A handful of dancers at once: readers never wait for the writer (WAL), a write takes
+            # the lock when its transaction begins (IMMEDIATE, so it cannot fail on upgrading a
+            # read lock), and a second writer waits for it instead of failing.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -202,6 +215,8 @@ SIMPLE_JWT = {
     "ALGORITHM": "HS256",
     "SIGNING_KEY": env_str("JWT_SIGNING_KEY") or SECRET_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Tokens carry a digest of the password hash: a new password ends every earlier token at once.
+    "CHECK_REVOKE_TOKEN": True,
 }
 
 # --- REST framework ------------------------------------------------------------
@@ -212,7 +227,7 @@ REST_FRAMEWORK = {
     # orjson: datetimes and UUIDs natively, "Z" for UTC as DRF writes it, int keys as strings.
     "DEFAULT_RENDERER_CLASSES": ["drf_orjson_renderer.renderers.ORJSONRenderer"],
     "ORJSON_RENDERER_OPTIONS": (orjson.OPT_UTC_Z, orjson.OPT_NON_STR_KEYS),
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 10,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -242,6 +257,9 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "LanguageEnum": "accounts.models.Language.choices",
@@ -275,10 +293,12 @@ RATELIMIT_FAIL_OPEN = True
 RATE_LIMITS = {
     "default_user": env_str("RATELIMIT_DEFAULT_USER", "100/m"),
     "default_anon": env_str("RATELIMIT_DEFAULT_ANON", "100/m"),
-    "login_ip": env_str("RATELIMIT_LOGIN_IP", "20/m"),
-    "login_email": env_str("RATELIMIT_LOGIN_EMAIL", "5/m"),
+    # Failed logins (config/throttling.py): per email and IP, per IP, and a higher ceiling per email.
+    "login_email_ip": env_str("RATELIMIT_LOGIN_EMAIL_IP", "5/5m"),
+    "login_ip": env_str("RATELIMIT_LOGIN_IP", "20/10m"),
+    "login_email": env_str("RATELIMIT_LOGIN_EMAIL", "30/5m"),
     "register_ip": env_str("RATELIMIT_REGISTER_IP", "10/h"),
-    "analysis_user": env_str("RATELIMIT_ANALYSIS_USER", "10/m"),
+    "analysis_user": env_str("RATELIMIT_ANALYSIS_USER", "40/m"),
 }
 # Behind a trusted proxy set this to the header it fills (e.g. HTTP_X_REAL_IP).
 RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY") or None
@@ -288,6 +308,8 @@ RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY") or None
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 8 * 1024 * 1024)
 FRAME_MAX_BYTES = env_int("FRAME_MAX_BYTES", 5 * 1024 * 1024)
 FRAME_MAX_PIXELS = env_int("FRAME_MAX_PIXELS", 4096 * 4096)
+# A progressive JPEG is decoded once per scan: encoders write about ten, scan bombs thousands.
+FRAME_JPEG_MAX_SCANS = env_int("FRAME_JPEG_MAX_SCANS", 32)
 FRAME_GEMINI_MAX_SIDE = env_int("FRAME_GEMINI_MAX_SIDE", 768)
 REFERENCE_UPLOAD_MAX_BYTES = env_int("REFERENCE_UPLOAD_MAX_BYTES", 40 * 1024 * 1024)
 # The server's own bound on any body: the largest an endpoint takes (checked before Django reads it).
@@ -317,6 +339,9 @@ REFERENCE_BUCKET_SECONDS = env_float("REFERENCE_BUCKET_SECONDS", 1.0)
 ANALYSIS_WAIT_MAX_SECONDS = 30
 # Long-polls (GET analyses/{id}/?wait=N) one dancer may hold at once; more get a 429.
 ANALYSIS_WAITS_PER_USER = env_int("ANALYSIS_WAITS_PER_USER", 4)
+# A submission without session_id joins the dancer's session of that video while its last
+# analysis is this recent; a session idle longer counts as ended (at its last analysis).
+PRACTICE_SESSION_IDLE_MINUTES = env_int("PRACTICE_SESSION_IDLE_MINUTES", 10)
 
 # --- Playlists --------------------------------------------------------------------
 
@@ -356,6 +381,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "recover-stuck-analyses": {"task": "analyses.recover_stuck", "schedule": 60.0},
     "purge-frames": {"task": "analyses.purge_frames", "schedule": 24 * 3600.0},
+    "end-idle-sessions": {"task": "analyses.end_idle_sessions", "schedule": 300.0},
 }
 
 # --- CORS and security ------------------------------------------------------------
@@ -372,12 +398,31 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Every page (the admin, Swagger UI, ReDoc) loads scripts from this server only, and none inline.
+# Inline styles stay allowed: the admin's templates and both documentation bundles set them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "worker-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 # Health checks come over plain HTTP from the orchestrator.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
 # --- i18n, static, media ------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
+# The app's languages (accounts.models.Language); also bounds the schema's per-language cache.
+LANGUAGES = [("en", "English"), ("ja", "日本語")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
+from config.bounds import BIGINT_MAX
+
 MAX_URL_LENGTH = 2048
 YOUTUBE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{11}$")
 
@@ -47,6 +49,22 @@ class InvalidYouTubeURL(ValueError):
 
 def is_youtube_id(value: object) -> bool:
     return isinstance(value, str) and YOUTUBE_ID_RE.match(value) is not None
+
+
+def video_ref_parse(value: str) -> int | str:
+    """A video named by its numeric id (an int) or its 11-character YouTube id (a str).
+
+    Digits are a numeric id; ValueError, with a sentence, for anything else or an id no database holds.
+    """
+    value = value.strip()
+    if value.isascii() and value.isdigit():  # not "²", which isdigit() but int() refuses
+        number = int(value)
+        if not 1 <= number <= BIGINT_MAX:
+            raise ValueError(f"A numeric video id is between 1 and {BIGINT_MAX}.")
+        return number
+    if is_youtube_id(value):
+        return value
+    raise ValueError("Name a video by its numeric id or its 11-character YouTube id.")
 
 
 def youtube_watch_url(youtube_id: str) -> str:

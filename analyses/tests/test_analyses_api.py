@@ -123,6 +123,7 @@ BAD_INPUT = [
     ({"timestamp": -1}, "min_value", "timestamp"),
     ({"timestamp": 6 * 3600 + 1}, "max_value", "timestamp"),
     ({"timestamp": "soon"}, "invalid", "timestamp"),
+    ({"timestamp": True}, "invalid", "timestamp"),
     ({"keypoints": pose_keypoints()[:32]}, "wrong_landmark_count", "keypoints"),
     ({"keypoints": [*pose_keypoints(), pose_keypoints()[0]]}, "wrong_landmark_count", "keypoints"),
     ({"keypoints": [{"x": "left", "y": 0.5}, *pose_keypoints()[1:]]}, "invalid", "keypoints.0.x"),
@@ -350,15 +351,6 @@ def test_start_alias_submits_like_the_main_endpoint(auth_client):
     r = auth_client.post("/api/v1/analysis/start", submission(), format="json")
     assert r.status_code == 201
     assert r.json()["status"] == "completed"
-
-
-def test_submissions_are_limited_to_10_a_minute_per_user(auth_client, enqueued):
-    for i in range(10):
-        assert auth_client.post(ANALYSES, submission(timestamp=float(i)), format="json").status_code == 202
-    r = auth_client.post(ANALYSES, submission(timestamp=11.0), format="json")
-    assert r.status_code == 429
-    assert int(r["Retry-After"]) >= 1
-    assert Analysis.objects.count() == 10
 
 
 def test_submissions_count_against_their_own_limit_not_the_default_one(auth_client, enqueued, settings):

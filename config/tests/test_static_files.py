@@ -69,8 +69,8 @@ def production_server(tmp_path_factory):
 
 
 def get(url, **headers):
-    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - http://127.0.0.1 only
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, response.headers, response.read()  # headers: case-insensitive
 
 

@@ -74,3 +74,22 @@ def test_every_operation_documents_the_503(client):
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             assert "503" in operation["responses"], (method, path)
+
+
+def test_it_logs_the_database_error_with_its_message_and_the_request_id(api_client, token, database_down, caplog):
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    database_down(OperationalError)
+    with caplog.at_level("WARNING"):
+        r = api_client.get("/api/v1/analyses/", HTTP_X_REQUEST_ID="req-db-down-1")
+    assert r.status_code == 503
+    lines = [record for record in caplog.records if "Database unavailable" in record.getMessage()]
+    assert lines, [record.getMessage() for record in caplog.records]
+    assert "Connection refused" in lines[0].getMessage()
+    assert lines[0].request_id == "req-db-down-1"
+
+
+def test_it_logs_why_readyz_found_the_database_down(client, database_down, caplog):
+    database_down(OperationalError)
+    with caplog.at_level("WARNING"):
+        client.get("/readyz")
+    assert any("Connection refused" in record.getMessage() for record in caplog.records)

@@ -1,13 +1,13 @@
 """manage.py purge_frames: delete stored frames past the retention period; the analyses stay."""
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
 
 from analyses import maintenance
 from analyses.management.commands._common import progress_bar
+from config.commands import OperatorCommand, int_between
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Delete the frame files (the dancers' webcam images) of finished analyses older than the retention "
         f"period (FRAME_RETENTION_DAYS, now {settings.FRAME_RETENTION_DAYS} days). The analysis rows, scores "
@@ -18,14 +18,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--older-than",
-            type=int,
+            type=int_between(0, 36_500),
             metavar="DAYS",
             default=None,
             help=f"Purge frames of analyses created more than DAYS days ago (default {settings.FRAME_RETENTION_DAYS}).",
         )
         parser.add_argument(
             "--batch-size",
-            type=int,
+            type=int_between(1, 100_000),
             default=maintenance.DEFAULT_BATCH_SIZE,
             help=f"Rows per query (default {maintenance.DEFAULT_BATCH_SIZE}).",
         )
@@ -33,10 +33,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         days = settings.FRAME_RETENTION_DAYS if opts["older_than"] is None else opts["older_than"]
-        if days < 0:
-            raise CommandError("--older-than must be 0 or more days")
-        if opts["batch_size"] < 1:
-            raise CommandError("--batch-size must be at least 1")
         queryset, cutoff = maintenance.frames_purgeable(older_than_days=days)
         total = queryset.count()
         if opts["dry_run"]:

@@ -1,15 +1,16 @@
 """manage.py reanalyze: run finished analyses again, in batches, queued or inline."""
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from analyses import maintenance
-from analyses.management.commands._common import parse_when, progress_bar
+from analyses.management.commands._common import parse_user, parse_video, parse_when, progress_bar
 from analyses.models import Analysis
+from config.bounds import BIGINT_MAX
+from config.commands import OperatorCommand, int_between
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Run analyses again with the current analyzers. Selects finished analyses (completed and failed "
         "by default) with the filters below, oldest first, and requeues each one; with --sync they run here, "
@@ -26,8 +27,10 @@ class Command(BaseCommand):
             choices=[s.value for s in maintenance.REANALYZABLE],
             help="Only analyses with this status (repeatable). Default: completed and failed.",
         )
-        parser.add_argument("--video", help="Only this video: its YouTube id (11 characters) or its numeric id.")
-        parser.add_argument("--user", help="Only this user: an email address or a numeric user id.")
+        parser.add_argument(
+            "--video", type=parse_video, help="Only this video: its YouTube id (11 characters) or its numeric id."
+        )
+        parser.add_argument("--user", type=parse_user, help="Only this user: an email address or a numeric user id.")
         parser.add_argument("--since", type=parse_when, help="Created at or after (ISO date or date-time).")
         parser.add_argument("--until", type=parse_when, help="Created before (ISO date or date-time).")
         parser.add_argument(
@@ -45,10 +48,10 @@ class Command(BaseCommand):
             type=parse_when,
             help="Resume: skip analyses finished at or after this time (the start time of the interrupted run).",
         )
-        parser.add_argument("--limit", type=int, help="At most this many analyses.")
+        parser.add_argument("--limit", type=int_between(1, BIGINT_MAX), help="At most this many analyses.")
         parser.add_argument(
             "--batch-size",
-            type=int,
+            type=int_between(1, 100_000),
             default=maintenance.DEFAULT_BATCH_SIZE,
             help=f"Rows read per query (default {maintenance.DEFAULT_BATCH_SIZE}).",
         )
@@ -60,10 +63,6 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Only count and list what would be re-analysed.")
 
     def handle(self, *args, **opts):
-        if opts["batch_size"] < 1:
-            raise CommandError("--batch-size must be at least 1")
-        if opts["limit"] is not None and opts["limit"] < 1:
-            raise CommandError("--limit must be at least 1")
         started = timezone.now()
         queryset = maintenance.reanalyze_queryset(
             statuses=opts["status"],

@@ -2,20 +2,15 @@
 
 from datetime import date
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection
 
 from analyses import reports
+from analyses.management.commands._common import parse_date
+from config.commands import OperatorCommand, int_between
 
 
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"{value!r} is not an ISO date such as 2025-03-01") from exc
-
-
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Print the staff reports' figures for a date range (days in STATS_DEFAULT_TIME_ZONE, both ends "
         "included; default the last 30 days): analyses per day, active users, average score and its "
@@ -24,10 +19,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--start", type=_date, help="First day (ISO date). Default: --days before --end.")
-        parser.add_argument("--end", type=_date, help="Last day (ISO date). Default: today.")
+        parser.add_argument("--start", type=parse_date, help="First day (ISO date). Default: --days before --end.")
+        parser.add_argument("--end", type=parse_date, help="Last day (ISO date). Default: today.")
         parser.add_argument(
-            "--days", type=int, default=reports.DEFAULT_DAYS, help="Length of the range when --start is not given."
+            "--days",
+            type=int_between(1, reports.MAX_RANGE_DAYS),
+            default=reports.DEFAULT_DAYS,
+            help=f"Length of the range when --start is not given (at most {reports.MAX_RANGE_DAYS}).",
         )
         parser.add_argument(
             "--format", choices=["table", "csv"], default="table", help="table (default) or csv (tidy rows)."
@@ -38,13 +36,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):
-        if opts["days"] < 1:
-            raise CommandError("--days must be at least 1")
         default = reports.DateRange.last_days(opts["days"])
         end = opts["end"] or default.end
         start = opts["start"] or date.fromordinal(end.toordinal() - opts["days"] + 1)
         if start > end:
             raise CommandError("--start must not be after --end")
+        if (end - start).days + 1 > reports.MAX_RANGE_DAYS:
+            raise CommandError(f"Choose at most {reports.MAX_RANGE_DAYS} days from --start to --end")
         date_range = reports.DateRange(start=start, end=end, tz=default.tz)
         if opts["dry_run"]:
             self.stdout.write(
@@ -55,8 +53,11 @@ class Command(BaseCommand):
         report = reports.report_build(date_range)
         text = reports.report_csv(report) if opts["format"] == "csv" else self.table(report)
         if opts["output"]:
-            with open(opts["output"], "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
+            try:
+                with open(opts["output"], "w", encoding="utf-8", newline="") as handle:
+                    handle.write(text)
+            except OSError as exc:
+                raise CommandError(f"Cannot write {opts['output']}: {exc.strerror or exc}") from exc
             self.stderr.write(f"Wrote {opts['output']}")
         else:
             self.stdout.write(text, ending="")

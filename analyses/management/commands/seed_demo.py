@@ -12,7 +12,6 @@ from datetime import time as dtime
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,6 +21,7 @@ from analyses.analyzers.base import AnalyzerError, AnalyzerInput
 from analyses.management.commands._common import progress_bar
 from analyses.models import Analysis, PracticeSession
 from analyses.stats import time_zone_get
+from config.commands import OperatorCommand, int_between
 from playlists import services as playlist_services
 from playlists.models import Playlist, PlaylistItem, ReferencePoseTrack
 from playlists.reference_tracks import ParsedTrack
@@ -58,7 +58,7 @@ ERRORS = (
 )
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Fill the database with demo data so the admin, its reports and GET /api/v1/stats/ show something "
         f"right after `make run`: a dancer ({DEMO_EMAIL}), a staff superuser ({ADMIN_EMAIL}), "
@@ -69,7 +69,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--weeks", type=int, default=3, help="Weeks of history up to today (default 3).")
+        parser.add_argument(
+            "--weeks", type=int_between(1, 52), default=3, help="Weeks of history up to today (default 3)."
+        )
         parser.add_argument("--seed", type=int, default=7, help="Random seed (default 7): same seed, same data.")
         parser.add_argument(
             "--reset", action="store_true", help="Delete the demo dancers' sessions and analyses first."
@@ -77,8 +79,6 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Only say what would be created.")
 
     def handle(self, *args, **opts):
-        if not 1 <= opts["weeks"] <= 52:
-            raise CommandError("--weeks must be between 1 and 52")
         started = time.monotonic()
         rng = random.Random(opts["seed"])  # noqa: S311 - demo data, not security
         days = opts["weeks"] * 7

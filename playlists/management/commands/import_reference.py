@@ -2,14 +2,15 @@
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from rest_framework import exceptions
 
+from config.commands import OperatorCommand
 from playlists import services
 from playlists.reference_tracks import InvalidReferenceTrack
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Import the instructor's reference pose track of a YouTube video from a JSON file, replacing any "
         "earlier track of that video. The file is either "
