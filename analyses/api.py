@@ -142,9 +142,7 @@ class AnalysisListCreateApi(generics.ListAPIView):
         if connection.vendor == "postgresql" and not history_is_filtered(request.query_params):
             return self.get_paginated_response(self.paginator.paginate_json(request, user=request.user))
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        for row in page:
-            row["video"] = row.pop("video_row")
-        return self.get_paginated_response(page)
+        return self.get_paginated_response(history.history_rows_finish(page))
 
     @extend_schema(tags=[ANALYSES], summary="The caller's analyses, newest first")
     def get(self, request, *args, **kwargs):
