@@ -154,7 +154,7 @@ def servers_start(args, env: dict, tmp: Path) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=8, help="WEB_THREADS of make serve, threads of gunicorn")
+    parser.add_argument("--threads", type=int, default=2, help="WEB_THREADS of make serve (its default), of gunicorn")
     parser.add_argument("--seconds", type=int, default=15, help="wrk duration of each measurement")
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/dancecoach_peer_bench")
     parser.add_argument("--peer-database", default="postgresql+asyncpg://postgres@127.0.0.1:5432/peer")

@@ -84,8 +84,9 @@ HOST = env_str("HOST", "127.0.0.1")
 PORT = env_int("PORT", 8000)
 WEB_WORKERS = env_int("WEB_WORKERS", 3)  # processes
 # Threads per process running Django for HTTP requests whose body has arrived (config/serving.py);
-# more requests wait their turn in the event loop. WebSocket connections hold no thread.
-WEB_THREADS = env_int("WEB_THREADS", 8)
+# more requests wait their turn in the event loop. WebSocket connections hold no thread. Each
+# process is bound by its GIL: more threads only add contention (docs/benchmarks.md).
+WEB_THREADS = env_int("WEB_THREADS", 2)
 # Threads per process for long-polls (GET analyses/{id}/?wait=N), apart from the others.
 WEB_LONG_POLL_THREADS = env_int("WEB_LONG_POLL_THREADS", 32)
 # Proxies whose X-Forwarded-For/-Proto are believed: comma-separated addresses, "*" for any.
@@ -111,9 +112,9 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------
 
 DATABASE_URL = env_str("DATABASE_URL")
-# Under ASGI every request runs in a new thread, so persistent (per-thread) connections are not
-# reused; Django's docs say to use a pool there instead. The web service sets DB_POOL=true (psycopg
-# pool, one per process, sized to WEB_THREADS); Celery workers keep persistent connections.
+# The web server runs Django in persistent threads (config/serving.py) and Celery in persistent
+# processes, so both keep per-thread connections (DB_CONN_MAX_AGE). DB_POOL=true uses a psycopg
+# pool per process instead (sized to WEB_THREADS), for deployments that need one.
 DB_POOL = env_bool("DB_POOL", False)
 if DATABASE_URL:
     DATABASES = {
