@@ -4,7 +4,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
-    NUMBA_CACHE_DIR=/app/.numba-cache
+    NUMBA_CACHE_DIR=/app/.numba-cache \
+    HOST=0.0.0.0 \
+    PORT=8000
 
 WORKDIR /app
 COPY requirements.txt .
@@ -21,4 +23,4 @@ RUN useradd --create-home --uid 10001 app \
 USER app
 
 EXPOSE 8000
-CMD ["gunicorn", "-c", "config/gunicorn.py"]
+CMD ["sh", "scripts/serve"]

@@ -9,7 +9,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # Set REQUIRE_SERVICES=1 (as .ci/run does) to fail instead of skipping the services half.
 REQUIRE_SERVICES ?= 0
 
-.PHONY: run test test-embedded test-services lint format migrate worker beat superuser seed clean client client-check
+.PHONY: run serve test test-embedded test-services lint format migrate worker beat superuser seed clean client client-check
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,11 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 
 # uvicorn serves the ASGI app: the API, the admin (static files by WhiteNoise) and the WebSocket.
 run: $(VENV)/.runtime migrate
-	$(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --reload --no-access-log
+	HOST=$(HOST) PORT=$(PORT) $(PY) -m config.run
+
+# The production web server, started exactly as docker-compose.yml's web service starts it.
+serve: $(VENV)/.runtime
+	HOST=$(HOST) PORT=$(PORT) PYTHON=$(PY) sh scripts/serve
 
 migrate: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput

@@ -3,25 +3,25 @@
 import time
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
-from rest_framework import generics, status
+from rest_framework import exceptions, generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analyses import selectors, services
+from analyses import history, selectors, services
 from analyses.filters import AnalysisFilter
 from analyses.models import Analysis, PracticeSession
 from analyses.notify import Subscription
-from analyses.pagination import HistoryPagination
+from analyses.pagination import HistoryPagination, history_is_filtered
 from analyses.serializers import (
     AnalysisCreateSerializer,
     AnalysisListItemSerializer,
     AnalysisSerializer,
-    AnalysisVideoSerializer,
     AnalysisWaitQuerySerializer,
     SessionCreateSerializer,
     SessionSerializer,
@@ -30,16 +30,6 @@ from config.throttling import AnalysisSubmitThrottle
 
 SESSIONS = "sessions"
 ANALYSES = "analyses"
-
-# The columns a history row shows: not the per-joint details, landmarks or frame.
-HISTORY_COLUMNS = [
-    *(name for name in AnalysisListItemSerializer._declared_fields if name not in ("video", "error", "session_id")),
-    *("video__" + name for name in AnalysisVideoSerializer._declared_fields if name != "url"),
-    "session",
-    "user",  # the history's remembered count is keyed by it
-    "error_code",
-    "error_message",
-]
 
 
 @extend_validation_errors(["invalid_youtube_url"], field_name="youtube_url", methods=["post"])
@@ -136,20 +126,23 @@ class AnalysisListCreateApi(generics.ListAPIView):
             return [AnalysisSubmitThrottle()]
         return super().get_throttles()
 
-    def history_is_filtered(self) -> bool:
-        return any(name in self.request.query_params for name in AnalysisFilter.base_filters)
-
     def filter_queryset(self, queryset):
         # Most history requests carry no filter: skip building and validating a FilterSet form.
-        if not self.history_is_filtered():
+        if not history_is_filtered(self.request.query_params):
             return queryset
         return super().filter_queryset(queryset)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Analysis.objects.none()
-        # Only the columns a history row shows: not the per-joint details, landmarks or frame.
-        return selectors.analyses_for_user(user=self.request.user).only(*HISTORY_COLUMNS)
+        return history.analysis_history(user=self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        # The rows come from the database as the API shows them (AnalysisListItemSerializer).
+        if connection.vendor == "postgresql" and not history_is_filtered(request.query_params):
+            return self.get_paginated_response(self.paginator.paginate_json(request, user=request.user))
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(history.history_rows_finish(page))
 
     @extend_schema(tags=[ANALYSES], summary="The caller's analyses, newest first")
     def get(self, request, *args, **kwargs):
@@ -185,6 +178,42 @@ class AnalysisListCreateApi(generics.ListAPIView):
         return Response(AnalysisSerializer(analysis).data, status=code)
 
 
+class TooManyWaits(exceptions.Throttled):
+    # The schema's 429 code ("throttled"); the detail says which limit.
+    default_detail = "Too many analyses awaited at once; wait for one to end or poll without ?wait."
+
+
+class WaitSlot:
+    """One of the caller's ANALYSIS_WAITS_PER_USER concurrent long-polls (counted in the cache, so
+    across processes); a 429 when none is free. Slots expire with the longest wait, so a process
+    that dies mid-wait cannot keep one."""
+
+    def __init__(self, user_id):
+        self.key = f"analysis-waits:{user_id}"
+
+    def __enter__(self):
+        cache.add(self.key, 0, timeout=settings.ANALYSIS_WAIT_MAX_SECONDS + 5)
+        try:
+            count = cache.incr(self.key)
+        except ValueError:  # the key expired in between: count this wait alone
+            cache.add(self.key, 1, timeout=settings.ANALYSIS_WAIT_MAX_SECONDS + 5)
+            count = 1
+        if count is not None and count > settings.ANALYSIS_WAITS_PER_USER:
+            self._release()
+            raise TooManyWaits(wait=1)
+        return self
+
+    def __exit__(self, *exc):
+        self._release()
+        return False
+
+    def _release(self):
+        try:
+            cache.decr(self.key)
+        except ValueError:  # expired meanwhile: nothing left to give back
+            pass
+
+
 class AnalysisDetailApi(APIView):
     @extend_schema(
         tags=[ANALYSES],
@@ -199,7 +228,8 @@ class AnalysisDetailApi(APIView):
         queryset = selectors.analyses_for_user(user=request.user)
         analysis = get_object_or_404(queryset, pk=analysis_id)
         if wait and not analysis.is_final:
-            analysis = self._wait(queryset, analysis, wait)
+            with WaitSlot(request.user.pk):
+                analysis = self._wait(queryset, analysis, wait)
         return Response(AnalysisSerializer(analysis).data)
 
     @staticmethod

@@ -1,27 +1,57 @@
-from django.core.cache import cache
+import time
 
+import orjson
+
+from analyses.filters import AnalysisFilter
+from analyses.history import analysis_history_json
+from analyses.models import Analysis
 from config.pagination import LimitOffsetPagination
 
 HISTORY_COUNT_TTL_SECONDS = 60
+HISTORY_COUNTS_KEPT = 10_000
+# (user id, newest analysis id) -> (count, expiry), per process: no cache round trip per page.
+_remembered_counts: dict = {}
+
+
+def history_is_filtered(query_params) -> bool:
+    return any(name in query_params for name in AnalysisFilter.base_filters)
 
 
 class HistoryPagination(LimitOffsetPagination):
     """The history's count, remembered for its unfiltered first page.
 
     A dancer's history grows to thousands of rows and its first page is what clients open most;
-    counting them each time cost more than reading the page. The remembered count is keyed by the
+    counting them each time cost more than reading the page. Each process remembers it, keyed by the
     newest analysis on the page, so a new submission (always the newest) brings a fresh count at
     once. Deleting an older analysis, or one committed out of order, can leave the count off
     by that much for at most HISTORY_COUNT_TTL_SECONDS.
     """
 
     def page_count(self, queryset, page, view) -> int:
-        filtered = view is not None and view.history_is_filtered()
-        if self.offset != 0 or filtered or not page:
-            return super().page_count(queryset, page, view)
-        key = f"history-count:{page[0].user_id}:{page[0].pk}"
-        count = cache.get(key)
-        if count is None:
-            count = super().page_count(queryset, page, view)
-            cache.set(key, count, HISTORY_COUNT_TTL_SECONDS)
-        return count
+        def count():
+            return super(HistoryPagination, self).page_count(queryset, page, view)
+
+        if history_is_filtered(self.request.query_params) or not page:
+            return count()
+        return self.remembered_count(page[0]["id"], count)
+
+    def remembered_count(self, newest_id, count) -> int:
+        if self.offset != 0 or newest_id is None:
+            return count()
+        key = (self.request.user.pk, newest_id)
+        remembered = _remembered_counts.get(key)
+        if remembered is None or remembered[1] < time.monotonic():
+            remembered = _remembered_counts[key] = (count(), time.monotonic() + HISTORY_COUNT_TTL_SECONDS)
+            if len(_remembered_counts) > HISTORY_COUNTS_KEPT:  # forget the oldest half
+                for stale in list(_remembered_counts)[: HISTORY_COUNTS_KEPT // 2]:
+                    _remembered_counts.pop(stale, None)
+        return remembered[0]
+
+    def paginate_json(self, request, *, user) -> orjson.Fragment:
+        """An unfiltered page on PostgreSQL: the rows' JSON as the database wrote it (analyses.history)."""
+        self.request = request
+        self.limit = self.get_limit(request)
+        self.offset = self.get_offset(request)
+        rows, newest_id, rows_json = analysis_history_json(user=user, limit=self.limit, offset=self.offset)
+        self.count_set(rows, lambda: self.remembered_count(newest_id, Analysis.objects.filter(user=user).count))
+        return orjson.Fragment(rows_json)

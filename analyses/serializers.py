@@ -15,63 +15,32 @@ from analyses.models import Analysis, PracticeSession
 MAX_TIMESTAMP_SECONDS = 6 * 3600
 
 
-_MISSING = object()
-
-
 class OutputSerializer(serializers.Serializer):
-    """A read-only serializer whose bound fields are built once per class, not per instance.
+    """A read-only serializer whose fields are bound once per class, not per instance.
 
     DRF deep-copies every declared field each time a serializer is created: for one analysis that
-    was most of the cost of rendering it (the submission's response, its live event, each history
-    row). These serializers only read attributes: no field of theirs depends on the request or on
-    `context`, so one set of bound fields serves every instance and thread.
+    was most of the cost of rendering it (the submission's response, its live event). These
+    serializers only read attributes and no field of theirs depends on the request or `context`,
+    so the fields of one bare instance serve every instance and thread (public Field API only).
     """
 
-    @property
-    def fields(self):
-        return self._class_fields()
-
     @classmethod
-    def _class_fields(cls):
-        fields = cls.__dict__.get("_bound_fields")
+    def shared_fields(cls) -> list:
+        fields = cls.__dict__.get("_shared_fields")
         if fields is None:
-            # Bound to a bare prototype (no instance, no context), so nothing per-request is kept.
-            prototype = cls.__new__(cls)
-            serializers.Serializer.__init__(prototype)
-            fields = cls._bound_fields = serializers.Serializer.fields.func(prototype)
+            fields = cls._shared_fields = [field for field in cls().fields.values() if not field.write_only]
         return fields
 
     def to_representation(self, instance):
-        # DRF's loop, over a plan made once per class: a plain attribute is read directly, the
-        # rest (methods, dotted sources, nested serializers) through the field as DRF does.
+        # DRF's own loop (Serializer.to_representation), over the shared fields.
         ret = {}
-        for name, attr, field in self._plan():
-            value = getattr(instance, attr, _MISSING) if attr is not None else _MISSING
-            if value is _MISSING or callable(value):  # methods, dicts, missing: as DRF does it
-                try:
-                    value = field.get_attribute(instance)
-                except SkipField:
-                    continue
-            ret[name] = None if value is None else field.to_representation(value)
+        for field in self.shared_fields():
+            try:
+                attribute = field.get_attribute(instance)
+            except SkipField:
+                continue
+            ret[field.field_name] = None if attribute is None else field.to_representation(attribute)
         return ret
-
-    @classmethod
-    def _plan(cls):
-        plan = cls.__dict__.get("_representation_plan")
-        if plan is None:
-            plan = tuple(
-                (
-                    field.field_name,
-                    field.source_attrs[0]
-                    if len(field.source_attrs) == 1 and type(field).get_attribute is serializers.Field.get_attribute
-                    else None,
-                    field,
-                )
-                for field in cls._class_fields().values()
-                if not field.write_only
-            )
-            cls._representation_plan = plan
-        return plan
 
 
 class AnalysisVideoSerializer(OutputSerializer):

@@ -133,7 +133,7 @@ class Bench:
         import django
 
         django.setup()
-        self.web = harness.gunicorn_start(self.env, self.port, workers=2, threads=8, log=self.tmp / "web.log")
+        self.web = harness.serve_start(self.env, self.port, workers=2, threads=8, log=self.tmp / "web.log")
         self.worker_start()
         harness.wait_http(f"{self.base}/healthz")
         self.tokens = harness.register(self.base, self.args.users, prefix="faults")

@@ -1,6 +1,6 @@
 """Fuzz the API with schemathesis against its own OpenAPI schema (/api/schema/).
 
-Starts gunicorn with the production settings (DEBUG off) on loopback, on a bench PostgreSQL
+Starts `make serve` with the production settings (DEBUG off) on loopback, on a bench PostgreSQL
 database (`dancecoach_fuzz`, or SQLite with --database sqlite), local-memory cache, Celery eager
 and the pose analyzer; registers a real user and seeds a playlist, a session and an analysis so
 that ids exist; then runs `schemathesis run` over every operation, authenticated with that
@@ -119,13 +119,9 @@ def main() -> int:
     harness.migrate(env)
     port = harness.free_port()
     base = f"http://127.0.0.1:{port}"
-    server_log = report_dir / "gunicorn.log"
+    server_log = report_dir / "serve.log"
     server_log.write_bytes(b"")
-    # gunicorn answers 414 itself (HTML, outside the app) for request lines over 4 KiB; the fuzz
-    # lifts that limit so that every generated URL reaches the app, whose schema is under test.
-    web = harness.gunicorn_start(
-        env, port, workers=2, threads=4, log=server_log, extra_args=("--limit-request-line", "0")
-    )
+    web = harness.serve_start(env, port, workers=2, threads=4, log=server_log)
     try:
         harness.wait_http(f"{base}/healthz")
         token = seed(base)

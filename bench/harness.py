@@ -88,30 +88,14 @@ def migrate(env: dict) -> None:
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
 
 
-def gunicorn_start(
-    env: dict, port: int, *, workers: int = 2, threads: int = 8, log: Path | None = None, extra_args: tuple = ()
-):
+def serve_start(env: dict, port: int, *, workers: int = 2, threads: int = 8, log: Path | None = None):
+    """`make serve` on 127.0.0.1:port: the production web server exactly as docker-compose.yml's web
+    service starts it (migrate, collectstatic, gunicorn -c config/gunicorn.py)."""
     out = open(log, "ab") if log else subprocess.DEVNULL  # closed with the process
     return subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--timeout",
-            "60",
-            "--log-level",
-            "warning",
-            *extra_args,
-        ],
+        ["make", "--no-print-directory", "serve", "HOST=127.0.0.1", f"PORT={port}"],
         cwd=ROOT,
-        env=env,
+        env={**env, "WEB_WORKERS": str(workers), "WEB_THREADS": str(threads)},
         stdout=out,
         stderr=subprocess.STDOUT,
         start_new_session=True,

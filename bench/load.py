@@ -1,4 +1,4 @@
-"""Load test: 50 simulated dancers for 60 s against gunicorn with the production settings.
+"""Load test: 50 simulated dancers for 60 s against `make serve` with the production settings.
 
 PostgreSQL (`dancecoach_load`), Redis (db 13), one Celery worker, Gemini faked with a 1.5 s delay,
 everything on loopback. Each dancer does what the front end does: log in, start a practice
@@ -151,7 +151,7 @@ def main() -> int:
     harness.request("POST", f"http://127.0.0.1:{fake_port}/_control", {"delay": args.delay})
     port = harness.free_port()
     base = f"http://127.0.0.1:{port}"
-    web = harness.gunicorn_start(env, port, workers=args.web_workers, threads=args.web_threads, log=tmp / "web.log")
+    web = harness.serve_start(env, port, workers=args.web_workers, threads=args.web_threads, log=tmp / "web.log")
     worker = harness.worker_start(env, concurrency=args.concurrency, name="load", log=tmp / "worker.log")
     rec = Recorder()
     try:
@@ -163,7 +163,7 @@ def main() -> int:
             i: [harness.submission(i, k, provider="gemini", timestamp=round(k * 3.0 + i / 100, 2)) for k in range(14)]
             for i in range(args.dancers)
         }
-        for _ in range(5):  # warm every gunicorn process a little
+        for _ in range(5):  # warm every server process a little
             harness.request("GET", f"{base}/healthz")
         time.sleep(5)  # let the worker's pool processes settle
         started = time.monotonic()
@@ -186,7 +186,7 @@ def main() -> int:
     total = sum(len(v) for v in rec.times.values())
     print(f"machine: {harness.machine()}")
     print(
-        f"{args.dancers} dancers for {args.seconds:g} s (+ the last long polls), gunicorn {args.web_workers}x"
+        f"{args.dancers} dancers for {args.seconds:g} s (+ the last long polls), make serve {args.web_workers}x"
         f"{args.web_threads} threads, worker concurrency {args.concurrency}, fake Gemini {args.delay:g} s"
     )
     print(f"requests: {total} in {elapsed:.1f} s = {total / elapsed:.1f}/s")

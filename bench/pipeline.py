@@ -1,4 +1,4 @@
-"""Pipeline benchmark: gunicorn (uvicorn workers) + PostgreSQL + Redis + one real Celery worker + a fake Gemini (1.5 s).
+"""Pipeline benchmark: `make serve` + PostgreSQL + Redis + one real Celery worker + a fake Gemini (1.5 s).
 
 300 submissions from 30 users. Prints:
 - completed analyses per second, and its ratio to the worker's theoretical bound
@@ -84,14 +84,8 @@ def main():
 
     port = harness.free_port()
     base = f"http://127.0.0.1:{port}"
-    # The production web service: gunicorn with uvicorn workers on the ASGI app (config/gunicorn.py),
-    # two processes of up to 8 requests each, a connection pool per process.
-    web = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.py", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT,
-        env={**env, "WEB_WORKERS": "2", "WEB_THREADS": "8", "DB_POOL": "true"},
-        start_new_session=True,
-    )
+    # The production web server as `make serve` starts it: two processes of 8 threads each.
+    web = harness.serve_start({**env, "STATIC_ROOT": str(ROOT / "bench" / "results" / "static")}, port)
     worker = subprocess.Popen(
         [
             PYTHON,

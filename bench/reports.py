@@ -5,6 +5,7 @@ no network), on the database bench/gen_analyses.py fills:
 - the admin reports page for the last 30 days (GET /admin/reports/ as staff): median server
   time, target <= 1 s; and report_build() alone;
 - GET /api/v1/stats/ for the dancer with 10,000 analyses: median, target <= 50 ms;
+- the reports page and the stats again over HTTP under `make serve` (the production server);
 - the history endpoint's first page for that dancer (GET /api/v1/analyses/) against a bare
   Django view returning the same 10 rows as JSON, interleaved in the same run: requests per
   second of each and their ratio, target >= 0.5.
@@ -22,6 +23,7 @@ import platform
 import statistics
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,6 +117,35 @@ def ms(values) -> str:
     return f"{statistics.median(values) * 1000:.1f} ms"
 
 
+def served_times(args, *, session: str, token: str) -> tuple[list[float], list[float]]:
+    """Medians' inputs for the reports page (staff session cookie) and the stats (JWT) under `make serve`."""
+    from bench import harness
+
+    port = harness.free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**bench_env(args.database), "ACCESS_TOKEN_MINUTES": "600"}
+    web = harness.serve_start(env, port, log=ROOT / "bench" / "results" / "reports-serve.log")
+    try:
+        harness.wait_http(f"{base}/healthz", timeout=120)
+
+        def timed_get(path, headers, n):
+            out = []
+            for _ in range(n):
+                request = urllib.request.Request(base + path, headers=headers)
+                start = time.perf_counter()
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    response.read()
+                    assert response.status == 200, (path, response.status)
+                out.append(time.perf_counter() - start)
+            return out[1:]  # the first warms the process up
+
+        page = timed_get("/admin/reports/", {"Cookie": f"sessionid={session}"}, args.rounds + 1)
+        stats = timed_get("/api/v1/stats/", {"Authorization": f"Bearer {token}"}, args.stats_rounds + 1)
+    finally:
+        harness.stop(web)
+    return page, stats
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default=DEFAULT_DATABASE)
@@ -201,8 +232,13 @@ def main():
     rps_history = 1 / statistics.median(history)
     rps_bare = 1 / statistics.median(baseline)
 
-    page_ok = statistics.median(page) <= 1.0
-    stats_ok = statistics.median(stats_times) <= 0.050
+    # The same two pages through the production web server (`make serve`), over HTTP.
+    served_page, served_stats = served_times(
+        args, session=admin.cookies["sessionid"].value, token=str(RefreshToken.for_user(heavy).access_token)
+    )
+
+    page_ok = statistics.median(page) <= 1.0 and statistics.median(served_page) <= 1.0
+    stats_ok = statistics.median(stats_times) <= 0.050 and statistics.median(served_stats) <= 0.050
     ratio = rps_history / rps_bare
     print()
     print(
@@ -210,6 +246,7 @@ def main():
         f"{'ok' if page_ok else 'MISSED'}"
     )
     print(f"GET /api/v1/stats/        median {ms(stats_times)}   target <= 50 ms: {'ok' if stats_ok else 'MISSED'}")
+    print(f"under make serve (HTTP)   reports page median {ms(served_page)}, stats median {ms(served_stats)}")
     print(f"history first page        median {ms(history)} = {rps_history:.0f} req/s")
     print(f"bare Django JSON view     median {ms(baseline)} = {rps_bare:.0f} req/s")
     print(f"history / bare            {ratio:.2f}   target >= 0.5: {'ok' if ratio >= 0.5 else 'MISSED'}")

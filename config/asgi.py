@@ -1,53 +1,25 @@
-"""The ASGI application: Django's HTTP and the live-status WebSocket in one process.
+"""The ASGI application: HTTP through Django's WSGI handler in thread pools, and the live-status
+WebSocket on Channels, in one process.
 
-Served by gunicorn with uvicorn workers in production (config/gunicorn.py) and by uvicorn
-directly for `make run`.
+Served by gunicorn with uvicorn workers in production (config/gunicorn.py, `make serve`) and by
+uvicorn directly for `make run` (config/run.py). config/serving.py says how HTTP is served.
 """
 
-import asyncio
 import os
-import warnings
 
-from django.core.asgi import get_asgi_application
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Set Django up before anything imports models.
-django_http = get_asgi_application()
+django_http = get_wsgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from analyses.routing import websocket_urlpatterns  # noqa: E402
+from config.serving import WsgiThreadPool  # noqa: E402
 from config.ws_auth import JwtAuthMiddleware  # noqa: E402
-
-# WhiteNoise hands Django a file iterator that is read in a thread under ASGI; Django warns about
-# it once per process. Static files are small and few; the warning says nothing actionable.
-warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
-
-
-class BoundedConcurrency:
-    """At most `limit` HTTP requests of this process run at once; the others wait their turn.
-
-    Django runs each request's sync code in a thread of its own under ASGI: without a bound, a burst
-    makes as many threads (and database connections) as requests.
-    """
-
-    def __init__(self, app, limit: int):
-        self.app = app
-        self.limit = max(1, int(limit))
-        self._semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
-
-    def _semaphore(self) -> asyncio.Semaphore:
-        loop = asyncio.get_running_loop()
-        semaphore = self._semaphores.get(loop)
-        if semaphore is None:
-            semaphore = self._semaphores[loop] = asyncio.Semaphore(self.limit)
-        return semaphore
-
-    async def __call__(self, scope, receive, send):
-        async with self._semaphore():
-            await self.app(scope, receive, send)
 
 
 async def lifespan(scope, receive, send):
@@ -67,7 +39,13 @@ websocket_origins = [*settings.ALLOWED_HOSTS, *settings.CORS_ALLOWED_ORIGINS]
 
 application = ProtocolTypeRouter(
     {
-        "http": BoundedConcurrency(django_http, settings.WEB_THREADS),
+        "http": WsgiThreadPool(
+            django_http,
+            threads=settings.WEB_THREADS,
+            long_poll_threads=settings.WEB_LONG_POLL_THREADS,
+            body_limit=settings.REQUEST_BODY_MAX_BYTES,
+            body_timeout=settings.REQUEST_BODY_TIMEOUT_SECONDS,
+        ),
         "websocket": OriginValidator(JwtAuthMiddleware(URLRouter(websocket_urlpatterns)), websocket_origins),
         "lifespan": lifespan,
     }

@@ -1,7 +1,7 @@
-"""gunicorn settings of the web service: `gunicorn -c config/gunicorn.py`.
+"""gunicorn settings of the web service: `gunicorn -c config/gunicorn.py` (scripts/serve, `make serve`).
 
-The ASGI app (HTTP and WebSocket) under uvicorn workers; the number of workers comes from settings
-(WEB_WORKERS), the requests in flight per worker from WEB_THREADS (enforced in config/asgi.py).
+The ASGI app (config/asgi.py: HTTP through Django's WSGI handler in thread pools, WebSocket on
+Channels) under uvicorn workers; bind address, processes and trusted proxies come from settings.
 """
 
 import os
@@ -9,16 +9,24 @@ import os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from django.conf import settings
+from uvicorn_worker import UvicornWorker
+
+
+class Worker(UvicornWorker):
+    # Requests are logged by config.request_id (path without query): uvicorn's access log would
+    # repeat them with their query strings.
+    CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, "access_log": False}
+
 
 wsgi_app = "config.asgi:application"
-worker_class = "uvicorn_worker.UvicornWorker"
-bind = "0.0.0.0:8000"
+worker_class = Worker
+bind = f"{settings.HOST}:{settings.PORT}"
 workers = settings.WEB_WORKERS
+forwarded_allow_ips = settings.FORWARDED_ALLOW_IPS
 # SIGTERM: stop accepting, let requests in flight finish for up to this long (WebSockets are closed
 # with 1012 "service restart"; clients reconnect).
 graceful_timeout = 30
 timeout = 60  # a worker silent this long is restarted
 keepalive = 5
-# Each request is logged by config.request_id with its request id; no separate access log.
 accesslog = None
 errorlog = "-"

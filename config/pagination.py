@@ -25,13 +25,17 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
             return None
         self.offset = self.get_offset(request)
         page = list(queryset[self.offset : self.offset + self.limit])
-        if 0 < len(page) < self.limit or (self.offset == 0 and not page):
-            self.count = self.offset + len(page)
+        self.count_set(len(page), lambda: self.page_count(queryset, page, view))
+        return page
+
+    def count_set(self, rows: int, count) -> None:
+        """The list's length from a page of `rows` rows when that tells it, from count() otherwise."""
+        if 0 < rows < self.limit or (self.offset == 0 and not rows):
+            self.count = self.offset + rows
         else:
-            self.count = self.page_count(queryset, page, view)
+            self.count = count()
         if self.count > self.limit and self.template is not None:
             self.display_page_controls = True
-        return page
 
     def page_count(self, queryset, page, view) -> int:
         """The list's full length when the page alone does not tell it."""

@@ -59,6 +59,18 @@ if not getattr(_previous_factory, "_adds_request_id", False):
     logging.setLogRecordFactory(_record_factory)
 
 
+class QueryStringFilter(logging.Filter):
+    """The servers' own lines name paths without their query string: a WebSocket carries its access
+    token in one (?token=), and uvicorn logs each handshake's path."""
+
+    def filter(self, record):
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                arg.split("?", 1)[0] if isinstance(arg, str) and arg.startswith("/") else arg for arg in record.args
+            )
+        return True
+
+
 class RequestIdFilter(logging.Filter):
     """For handlers fed by records made before the factory was installed: never fails on a missing id."""
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import orjson
 from django.core.exceptions import ImproperlyConfigured
 
 from config.dev_secret import dev_secret_key
@@ -77,12 +78,21 @@ ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
-# --- Web server (gunicorn with uvicorn workers: config/gunicorn.py, config/asgi.py) ----------
+# --- Web server (config/gunicorn.py for `make serve`, config/run.py for `make run`) ---------------
 
+HOST = env_str("HOST", "127.0.0.1")
+PORT = env_int("PORT", 8000)
 WEB_WORKERS = env_int("WEB_WORKERS", 3)  # processes
-# HTTP requests in flight per process (each runs Django's sync code in a thread); more wait their
-# turn. WebSocket connections are not counted: they hold no thread.
-WEB_THREADS = env_int("WEB_THREADS", 8)
+# Threads per process running Django for HTTP requests whose body has arrived (config/serving.py);
+# more requests wait their turn in the event loop. WebSocket connections hold no thread. Each
+# process is bound by its GIL: more threads only add contention (docs/benchmarks.md).
+WEB_THREADS = env_int("WEB_THREADS", 2)
+# Threads per process for long-polls (GET analyses/{id}/?wait=N), apart from the others.
+WEB_LONG_POLL_THREADS = env_int("WEB_LONG_POLL_THREADS", 32)
+# Proxies whose X-Forwarded-For/-Proto are believed: comma-separated addresses, "*" for any.
+FORWARDED_ALLOW_IPS = env_str("FORWARDED_ALLOW_IPS", "")
+# A body still incomplete after this long is refused (408); it holds no thread while it arrives.
+REQUEST_BODY_TIMEOUT_SECONDS = env_float("REQUEST_BODY_TIMEOUT_SECONDS", 30.0)
 
 TEMPLATES = [
     {
@@ -102,9 +112,9 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------
 
 DATABASE_URL = env_str("DATABASE_URL")
-# Under ASGI every request runs in a new thread, so persistent (per-thread) connections are not
-# reused; Django's docs say to use a pool there instead. The web service sets DB_POOL=true (psycopg
-# pool, one per process, sized to WEB_THREADS); Celery workers keep persistent connections.
+# The web server runs Django in persistent threads (config/serving.py) and Celery in persistent
+# processes, so both keep per-thread connections (DB_CONN_MAX_AGE). DB_POOL=true uses a psycopg
+# pool per process instead (sized to WEB_THREADS), for deployments that need one.
 DB_POOL = env_bool("DB_POOL", False)
 if DATABASE_URL:
     DATABASES = {
@@ -215,7 +225,9 @@ SIMPLE_JWT = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # orjson: datetimes and UUIDs natively, "Z" for UTC as DRF writes it, int keys as strings.
+    "DEFAULT_RENDERER_CLASSES": ["drf_orjson_renderer.renderers.ORJSONRenderer"],
+    "ORJSON_RENDERER_OPTIONS": (orjson.OPT_UTC_Z, orjson.OPT_NON_STR_KEYS),
     "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 10,
@@ -301,6 +313,8 @@ FRAME_MAX_PIXELS = env_int("FRAME_MAX_PIXELS", 4096 * 4096)
 FRAME_JPEG_MAX_SCANS = env_int("FRAME_JPEG_MAX_SCANS", 32)
 FRAME_GEMINI_MAX_SIDE = env_int("FRAME_GEMINI_MAX_SIDE", 768)
 REFERENCE_UPLOAD_MAX_BYTES = env_int("REFERENCE_UPLOAD_MAX_BYTES", 40 * 1024 * 1024)
+# The server's own bound on any body: the largest an endpoint takes (checked before Django reads it).
+REQUEST_BODY_MAX_BYTES = max(DATA_UPLOAD_MAX_MEMORY_SIZE, REFERENCE_UPLOAD_MAX_BYTES)
 FRAME_RETENTION_DAYS = env_int("FRAME_RETENTION_DAYS", 30)
 
 # --- Analysis ---------------------------------------------------------------------
@@ -324,6 +338,8 @@ ANALYSIS_RESULT_CACHE_SECONDS = env_int("ANALYSIS_RESULT_CACHE_SECONDS", 7 * 24 
 REFERENCE_CONTEXT_CACHE_SECONDS = env_int("REFERENCE_CONTEXT_CACHE_SECONDS", 30 * 24 * 3600)
 REFERENCE_BUCKET_SECONDS = env_float("REFERENCE_BUCKET_SECONDS", 1.0)
 ANALYSIS_WAIT_MAX_SECONDS = 30
+# Long-polls (GET analyses/{id}/?wait=N) one dancer may hold at once; more get a 429.
+ANALYSIS_WAITS_PER_USER = env_int("ANALYSIS_WAITS_PER_USER", 4)
 # A submission without session_id joins the dancer's session of that video while its last
 # analysis is this recent; a session idle longer counts as ended (at its last analysis).
 PRACTICE_SESSION_IDLE_MINUTES = env_int("PRACTICE_SESSION_IDLE_MINUTES", 10)
@@ -442,7 +458,10 @@ if LOG_FORMAT not in {"plain", "json"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.request_id.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "config.request_id.RequestIdFilter"},
+        "no_query": {"()": "config.request_id.QueryStringFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {
@@ -455,5 +474,12 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # The web servers' lines (uvicorn's, under `make run` and `make serve`) in the same format.
+        **{
+            name: {"handlers": ["console"], "filters": ["no_query"], "propagate": False}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+        },
+    },
 }

@@ -1,8 +1,12 @@
-"""The output serializers' fast path must say exactly what DRF's own loop says."""
+"""The output serializers' shared fields and the history's database-built rows must say exactly
+what DRF's own serializers say."""
+
+import json
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework import serializers
 
 from analyses.models import Analysis
@@ -15,32 +19,20 @@ ANALYSES = "/api/v1/analyses/"
 
 
 def drf_representation(serializer_class, instance):
-    """What plain DRF renders: fresh fields, Serializer.to_representation."""
-    fresh = serializer_class.__new__(serializer_class)
-    serializers.Serializer.__init__(fresh, instance)
-    fields = serializers.Serializer.fields.func(fresh)
-    ret = {}
-    for field in fields.values():
-        attribute = field.get_attribute(instance)
-        if attribute is None:
-            ret[field.field_name] = None
-        elif isinstance(field, serializers.Serializer):
-            ret[field.field_name] = drf_representation(type(field), attribute)
-        else:
-            ret[field.field_name] = field.to_representation(attribute)
-    return ret
+    """What plain DRF renders: a fresh instance's own fields, Serializer.to_representation."""
+    return serializers.Serializer.to_representation(serializer_class(instance), instance)
 
 
-@pytest.mark.parametrize(
-    "overrides",
-    [
-        {},
-        {"status": Analysis.Status.PENDING, "score": None, "good_points": [], "improvements": [], "advice": ""},
-        {"status": Analysis.Status.FAILED, "score": None, "error_code": "timeout", "error_message": "Too slow."},
-        {"details": {"joints": {"left_elbow": 12.5}, "mirrored": True}, "short": {"advice": "Arms up"}},
-        {"cached": True, "provider": "gemini", "model": "gemini-2.5-flash", "language": "en"},
-    ],
-)
+KINDS = [
+    {},
+    {"status": Analysis.Status.PENDING, "score": None, "good_points": [], "improvements": [], "advice": ""},
+    {"status": Analysis.Status.FAILED, "score": None, "error_code": "timeout", "error_message": "Too slow."},
+    {"details": {"joints": {"left_elbow": 12.5}, "mirrored": True}, "short": {"advice": "Arms up"}},
+    {"cached": True, "provider": "gemini", "model": "gemini-2.5-flash", "language": "en"},
+]
+
+
+@pytest.mark.parametrize("overrides", KINDS)
 def test_the_fast_representation_matches_drfs_for_every_kind_of_analysis(overrides):
     analysis = AnalysisFactory(**overrides)
     analysis.refresh_from_db()
@@ -57,12 +49,28 @@ def test_the_list_item_has_no_details_and_the_detail_has_them():
 
 def test_fields_are_built_once_per_class_and_shared_by_instances():
     a, b = AnalysisFactory(), AnalysisFactory()
-    assert AnalysisSerializer(a).fields is AnalysisSerializer(b).fields
-    assert AnalysisSerializer(a).fields is not AnalysisListItemSerializer(a).fields
+    assert AnalysisSerializer.shared_fields() is AnalysisSerializer.shared_fields()
+    assert AnalysisSerializer.shared_fields() is not AnalysisListItemSerializer.shared_fields()
     assert AnalysisSerializer(a).data["id"] == str(a.pk) and AnalysisSerializer(b).data["id"] == str(b.pk)
 
 
+@pytest.mark.parametrize("query", ["", "?status=completed", "?limit=3&offset=2"])
+def test_it_shows_each_history_row_as_the_list_item_serializer_does(auth_client, query):
+    # Unfiltered pages on PostgreSQL come as the database's JSON text; the others through values().
+    analyses = [AnalysisFactory(user=auth_client.user, **overrides) for overrides in KINDS]
+    analyses.append(AnalysisFactory(user=auth_client.user, created_at=timezone.now().replace(microsecond=0)))
+    by_id = {str(analysis.pk): analysis for analysis in analyses}
+    rows = auth_client.get(ANALYSES + query).json()["results"]
+    assert rows
+    for row in rows:
+        analysis = by_id[row["id"]]
+        analysis.refresh_from_db()
+        # Through JSON, as a client reads both (the renderer writes datetimes and UUIDs).
+        assert row == json.loads(json.dumps(AnalysisListItemSerializer(analysis).data))
+
+
 def count_queries(client, path):
+    assert connection.features.supports_json_field  # probed once per connection (SQLite), not per request
     with CaptureQueriesContext(connection) as queries:
         body = client.get(path).json()
     counts = sum("COUNT(" in q["sql"] for q in queries.captured_queries)

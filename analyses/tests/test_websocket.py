@@ -2,7 +2,8 @@
 
 The first part drives the ASGI application in-process with Channels' WebsocketCommunicator (the
 embedded default's in-memory channel layer, or Redis in the services run). The last part, marked
-`services`, runs a real uvicorn server and a real Celery worker and listens with the `websockets` client.
+`services`, runs the production server (`make serve`'s command) and a real Celery worker and listens
+with the `websockets` client.
 """
 
 import asyncio
@@ -318,8 +319,9 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def asgi_server(make_worker, settings):
-    """uvicorn serving config.asgi on a free port, on the test database, as production runs it."""
+def asgi_server(make_worker, settings, tmp_path):
+    """`make serve`'s command (scripts/serve: gunicorn with uvicorn workers on config.asgi) on a free
+    port and the test database, as compose's web service runs it."""
     from django.db import connection
 
     db = connection.settings_dict
@@ -328,29 +330,33 @@ def asgi_server(make_worker, settings):
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "DB_POOL": "true",
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "STATIC_ROOT": str(tmp_path / "static"),
         "LOG_LEVEL": "WARNING",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_WORKERS": "1",
+        "PYTHON": sys.executable,
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+        ["sh", "scripts/serve"],
         cwd=ROOT,
         env=env,
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # migrate and collectstatic first
         while True:
             if proc.poll() is not None:
-                raise RuntimeError("uvicorn exited at start-up")
+                raise RuntimeError("the server exited at start-up")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError("uvicorn did not listen within 30 s") from None
+                    raise RuntimeError("the server did not listen within 90 s") from None
                 time.sleep(0.1)
         yield f"127.0.0.1:{port}"
     finally:

@@ -41,10 +41,10 @@ def test_env_example_lists_every_variable_the_settings_read():
     assert settings_variables() - env_example_variables() == set()
 
 
-def test_compose_has_web_worker_beat_postgres_and_redis_with_health_checks():
+def test_compose_has_proxy_web_worker_beat_postgres_and_redis_with_health_checks():
     services = compose()["services"]
-    assert {"web", "worker", "beat", "db", "redis"} <= services.keys()
-    for name in ("web", "worker", "db", "redis"):
+    assert {"proxy", "web", "worker", "beat", "db", "redis"} <= services.keys()
+    for name in ("proxy", "web", "worker", "db", "redis"):
         assert "healthcheck" in services[name], name
     assert any(v.startswith("pgdata:") for v in services["db"]["volumes"])
     assert "pgdata" in compose()["volumes"]
@@ -72,46 +72,78 @@ def test_compose_worker_and_beat_run_the_makefile_commands():
         assert services[target]["command"] == command
 
 
-def test_compose_web_runs_gunicorn_with_uvicorn_workers_on_the_asgi_app_after_migrating():
+def test_it_serves_in_compose_exactly_what_make_serve_runs():
     web = compose()["services"]["web"]
-    assert "manage.py migrate --noinput" in web["command"]
-    assert "gunicorn -c config/gunicorn.py" in web["command"]
-    assert web["environment"]["DB_POOL"] == "true"  # ASGI: pooled, not per-thread persistent connections
-    requirements = (ROOT / "requirements.txt").read_text()
-    for package in ("gunicorn==", "uvicorn[standard]==", "uvicorn-worker==", "channels==", "channels-redis=="):
-        assert package in requirements, package
-    assert 'CMD ["gunicorn", "-c", "config/gunicorn.py"]' in (ROOT / "Dockerfile").read_text()
+    assert web["command"].split("#")[0].strip() == "sh scripts/serve"
+    assert "sh scripts/serve" in makefile_recipe("serve")
+    assert 'CMD ["sh", "scripts/serve"]' in (ROOT / "Dockerfile").read_text()
+    script = (ROOT / "scripts" / "serve").read_text()
+    steps = [line for line in script.splitlines() if line.startswith(('"$PYTHON"', "exec"))]
+    assert steps == [
+        '"$PYTHON" manage.py migrate --noinput',
+        '"$PYTHON" manage.py collectstatic --noinput -v 0',
+        'exec "$PYTHON" -m gunicorn -c config/gunicorn.py',
+    ]
 
 
-def test_gunicorn_config_serves_the_asgi_app_with_the_number_of_workers_from_settings():
+def test_it_lets_only_the_proxy_reach_the_web_service_and_trusts_only_its_address():
+    services = compose()["services"]
+    assert "ports" not in services["web"]  # reached through the proxy; `--scale web=3` needs no port each
+    assert services["proxy"]["ports"] == ["8000:8080"]
+    proxy_address = services["proxy"]["networks"]["default"]["ipv4_address"]
+    assert services["web"]["environment"]["FORWARDED_ALLOW_IPS"] == proxy_address
+    assert services["web"]["environment"]["HOST"] == "0.0.0.0"  # noqa: S104 - inside its container
+    assert "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in services["proxy"]["volumes"]
+
+
+def test_it_bounds_bodies_and_time_at_the_proxy_as_the_app_does():
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    limit_mib = int(re.search(r"client_max_body_size (\d+)m;", conf).group(1))
+    from django.conf import settings
+
+    assert limit_mib * 1024 * 1024 == settings.REQUEST_BODY_MAX_BYTES
+    assert re.search(r"client_body_timeout (\d+)s;", conf).group(1) == f"{settings.REQUEST_BODY_TIMEOUT_SECONDS:g}"
+    assert "proxy_request_buffering on;" in conf
+    # No query string (a WebSocket's ?token=) in the proxy's access log.
+    log_format = re.search(r"log_format no_query (.*?);", conf, re.S).group(1)
+    assert "$uri" in log_format and "$request_uri" not in log_format and "$request " not in log_format
+    assert "access_log /dev/stdout no_query;" in conf
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in conf  # never what the client wrote
+
+
+def gunicorn_settings(env: dict) -> dict:
     script = (
         "import json, runpy; c = runpy.run_path('config/gunicorn.py');"
-        "print(json.dumps({k: c[k] for k in ('wsgi_app', 'worker_class', 'workers', 'bind')}))"
+        "print(json.dumps({k: c[k] for k in ('wsgi_app', 'workers', 'bind', 'forwarded_allow_ips')}"
+        " | {'worker_class': c['worker_class'].__mro__[1].__module__, 'kwargs': c['worker_class'].CONFIG_KWARGS}))"
     )
-    base = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    base = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "FORWARDED_ALLOW_IPS"}}
     result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env={**base, "WEB_WORKERS": "5"},
-        capture_output=True,
-        text=True,
-        timeout=60,
+        [sys.executable, "-c", script], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    config = json.loads(result.stdout.strip().splitlines()[-1])
-    assert config == {
-        "wsgi_app": "config.asgi:application",
-        "worker_class": "uvicorn_worker.UvicornWorker",
-        "workers": 5,
-        "bind": "0.0.0.0:8000",
-    }
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_gunicorn_config_serves_the_asgi_app_on_host_and_port_with_processes_from_settings():
+    config = gunicorn_settings({"WEB_WORKERS": "5", "HOST": "0.0.0.0", "PORT": "8123"})  # noqa: S104
+    assert config["wsgi_app"] == "config.asgi:application"
+    assert config["worker_class"] == "uvicorn_worker._workers"
+    assert (config["workers"], config["bind"]) == (5, "0.0.0.0:8123")
+    assert config["kwargs"]["access_log"] is False  # query strings (tokens) stay out of the log
+
+
+def test_it_trusts_forwarded_headers_from_no_proxy_unless_configured():
+    assert gunicorn_settings({})["forwarded_allow_ips"] == ""
+    assert gunicorn_settings({"FORWARDED_ALLOW_IPS": "10.0.0.2"})["forwarded_allow_ips"] == "10.0.0.2"
 
 
 def test_make_run_serves_the_asgi_app_with_uvicorn_after_migrating():
-    recipe = makefile_recipe("run")
-    assert "uvicorn config.asgi:application" in recipe
-    assert "--host $(HOST) --port $(PORT)" in recipe
+    assert "HOST=$(HOST) PORT=$(PORT) $(PY) -m config.run" in makefile_recipe("run")
     assert re.search(r"^run:.*\bmigrate\b", (ROOT / "Makefile").read_text(), re.M)
+    text = (ROOT / "config" / "run.py").read_text()
+    assert '"config.asgi:application"' in text and "access_log=False" in text
+    assert "proxy_headers=bool(settings.FORWARDED_ALLOW_IPS)" in text
 
 
 def test_compose_gives_the_worker_time_for_a_warm_shutdown_longer_than_the_hard_time_limit():
