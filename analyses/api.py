@@ -12,7 +12,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analyses import selectors, services
+from analyses import selectors
 from analyses.filters import AnalysisFilter
 from analyses.models import Analysis, PracticeSession
 from analyses.notify import Subscription
@@ -26,6 +26,8 @@ from analyses.serializers import (
     SessionCreateSerializer,
     SessionSerializer,
 )
+from analyses.services.sessions import session_create, session_end
+from analyses.services.submissions import analysis_create
 from config.throttling import AnalysisSubmitThrottle
 
 SESSIONS = "sessions"
@@ -64,7 +66,7 @@ class SessionListCreateApi(generics.ListAPIView):
     def post(self, request):
         serializer = SessionCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        session = services.session_create(user=request.user, **serializer.validated_data)
+        session = session_create(user=request.user, **serializer.validated_data)
         session = selectors.sessions_for_user(user=request.user).get(pk=session.pk)
         return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
 
@@ -90,7 +92,7 @@ class SessionEndApi(APIView):
     def post(self, request, session_id):
         queryset = selectors.sessions_for_user(user=request.user)
         session = get_object_or_404(queryset, pk=session_id)
-        services.session_end(session=session)
+        session_end(session=session)
         return Response(SessionSerializer(queryset.get(pk=session.pk)).data)
 
 
@@ -161,7 +163,7 @@ class AnalysisListCreateApi(generics.ListAPIView):
         serializer = AnalysisCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        analysis = services.analysis_create(
+        analysis = analysis_create(
             user=request.user,
             youtube_url=data["youtube_url"],
             timestamp=data["timestamp"],

@@ -182,7 +182,7 @@ class Bench:
     def recover(self) -> dict:
         from django.db import close_old_connections
 
-        from analyses.services import analyses_recover_stuck
+        from analyses.services.maintenance import analyses_recover_stuck
 
         close_old_connections()
         try:
