@@ -1,4 +1,4 @@
-"""Practice sessions and analyses (DESIGN §5): views check shape and scope, services do the work."""
+"""Practice sessions and analyses: views check shape and scope, services do the work."""
 
 import time
 
@@ -122,7 +122,6 @@ class AnalysisListCreateApi(generics.ListAPIView):
     pagination_class = HistoryPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = AnalysisFilter
-    may_be_unavailable = True
 
     def get_throttles(self):
         # Submissions have their own limit (RATELIMIT_ANALYSIS_USER); the default one is for

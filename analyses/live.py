@@ -67,7 +67,7 @@ def _group_send(layer, group: str, message: dict) -> None:
         # One process: send on the caller's (or the server's) loop, where the consumers listen.
         async_to_sync(layer.group_send)(group, message)
         return
-    # channels-redis keeps its connections per event loop: async_to_sync from a plain thread makes
-    # a new loop, so a new Redis connection, on every call (measured: it doubled a submission's
-    # server time). A kept loop reuses them; waiting for the send keeps the events in order.
+    # channels-redis keeps its connections per event loop, and async_to_sync from a plain thread
+    # makes a new loop (so a new connection) per call: a kept loop reuses them, and waiting for
+    # the send keeps the events in order.
     asyncio.run_coroutine_threadsafe(layer.group_send(group, message), _sender_loop()).result(timeout=5)

@@ -31,9 +31,6 @@ from .base import (
     TransientAnalyzerError,
 )
 
-# The stable Flash model the google-genai 3.6.1 README uses throughout.
-DEFAULT_MODEL = "gemini-3.8-flash"
-
 PROVIDER = "gemini"
 
 # Caps that keep prompts and stored results bounded whatever the model returns.
@@ -605,7 +602,6 @@ def describe_clip(
 
 
 __all__ = [
-    "DEFAULT_MODEL",
     "RESPONSE_SCHEMA",
     "GeminiConfig",
     "analyze",
