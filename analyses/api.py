@@ -14,8 +14,8 @@ from rest_framework.views import APIView
 
 from analyses import selectors
 from analyses.filters import AnalysisFilter
+from analyses.live import Subscription
 from analyses.models import Analysis, PracticeSession
-from analyses.notify import Subscription
 from analyses.pagination import HistoryPagination
 from analyses.serializers import (
     AnalysisCreateSerializer,

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import connection
 from django.db.models import Aggregate, Avg, Count, F, FloatField, IntegerField, Q, Sum
 from django.db.models.functions import Least, TruncDate
@@ -51,8 +52,6 @@ class PercentileContArray(Aggregate):
     template = "%(function)s(ARRAY[%(fractions)s]) WITHIN GROUP (ORDER BY %(expressions)s)"
 
     def __init__(self, expression, fractions, **extra):
-        from django.contrib.postgres.fields import ArrayField
-
         fractions = ", ".join(f"{float(f)!r}::float8" for f in fractions)
         super().__init__(expression, fractions=fractions, output_field=ArrayField(FloatField()), **extra)
 

@@ -22,6 +22,7 @@ import httpx2
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
+from PIL import Image, ImageOps
 
 from .base import (
     AnalyzerError,
@@ -152,8 +153,6 @@ def close_clients() -> None:
 
 def downscale_frame(data: bytes, *, max_side: int = 768) -> tuple[bytes, str]:
     """Bound the long side to `max_side` (JPEG, quality 85); small images pass through unchanged."""
-    from PIL import Image, ImageOps
-
     with Image.open(io.BytesIO(data)) as img:
         mime = Image.MIME.get(img.format or "", "image/jpeg")
         width, height = img.size

@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 from .base import LANDMARK_COUNT
 
@@ -203,8 +204,6 @@ def dicts_to_array(keypoints: Sequence[dict]) -> np.ndarray:
 
 def render_pose_jpeg(landmarks, width: int = 640, height: int = 480, quality: int = 85) -> bytes:
     """The skeleton drawn on a dark background, as JPEG bytes (landmarks: array or dicts)."""
-    from PIL import Image, ImageDraw  # only the demo and tests draw
-
     if isinstance(landmarks, list | tuple) and landmarks and isinstance(landmarks[0], dict):
         landmarks = dicts_to_array(landmarks)
     arr = np.asarray(landmarks, dtype=np.float64)

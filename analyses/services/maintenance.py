@@ -18,8 +18,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from analyses import caching
+from analyses.live import analysis_changed_publish
 from analyses.models import Analysis
-from analyses.notify import analysis_changed_publish
 from analyses.services import pipeline
 
 logger = logging.getLogger(__name__)

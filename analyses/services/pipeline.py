@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from analyses import analyzing, caching
 from analyses.analyzers.base import AnalyzerError, AnalyzerResult
+from analyses.live import analysis_changed_publish
 from analyses.models import Analysis
-from analyses.notify import analysis_changed_publish
 from analyses.services.videos import reference_version
 from analyses.tasks import run_analysis as run_analysis_task
 

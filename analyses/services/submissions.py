@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from analyses import caching
 from analyses.frames import FrameError, frame_decode
+from analyses.live import analysis_changed_publish
 from analyses.models import Analysis
-from analyses.notify import analysis_changed_publish
 from analyses.services import pipeline
 from analyses.services.sessions import session_for_submission
 from analyses.services.videos import video_for_url, video_forget

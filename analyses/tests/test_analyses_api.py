@@ -278,7 +278,7 @@ def test_wait_returns_early_when_the_analysis_completes(auth_client, enqueued):
 
     def complete_later():
         time.sleep(0.3)
-        from analyses.notify import analysis_changed_publish
+        from analyses.live import analysis_changed_publish
 
         # The test's transaction is not visible to another connection: publish a change the waiter re-reads.
         Analysis.objects.filter(pk=analysis_id).update(status="completed", score=70)
