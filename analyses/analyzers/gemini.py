@@ -497,19 +497,22 @@ def _safety_error(reason: str, tokens: tuple[int, int]) -> PermanentAnalyzerErro
     return err
 
 
+def _frame_for_gemini(data: bytes | None) -> tuple[bytes | None, str | None]:
+    if data is None:
+        return None, None
+    try:
+        return downscale_frame(data)
+    except Exception:  # Pillow raises many exception types for bad images
+        raise PermanentAnalyzerError("invalid_frame", "invalid_frame: the frame could not be decoded") from None
+
+
 def analyze(inp: AnalyzerInput, *, config: GeminiConfig) -> AnalyzerResult:
     """Score the dancer's frame against the reference; one call, plus one repair call if the output is invalid."""
     _require_key(config)
     if inp.frame is None and not inp.pose_details:
         raise PermanentAnalyzerError("frame_required", "frame_required: Gemini needs the frame or pose figures")
 
-    frame, frame_mime = (None, None)
-    if inp.frame is not None:
-        try:
-            frame, frame_mime = downscale_frame(inp.frame)
-        except Exception:  # Pillow raises many exception types for bad images
-            raise PermanentAnalyzerError("invalid_frame", "invalid_frame: the frame could not be decoded") from None
-
+    frame, frame_mime = _frame_for_gemini(inp.frame)
     client = get_client(config)
     parts, reference_kind, (start, end) = _build_contents(inp, config, frame, frame_mime)
     contents: list[types.Content] = [types.Content(role="user", parts=parts)]
