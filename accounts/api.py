@@ -18,7 +18,7 @@ from accounts.serializers import (
     UserUpdateSerializer,
 )
 from config.openapi import ErrorResponse401Serializer
-from config.throttling import DefaultThrottle, LoginEmailThrottle, LoginIPThrottle, RegisterIPThrottle
+from config.throttling import DefaultThrottle, RegisterIPThrottle
 
 TAG = "auth"
 
@@ -49,7 +49,8 @@ class RegisterApi(PublicApi):
 
 
 class LoginApi(PublicApi):
-    throttle_classes = [LoginIPThrottle, LoginEmailThrottle]
+    # Attempts per IP (each costs a password hash); failed ones have their own limits (user_login).
+    throttle_classes = [DefaultThrottle]
 
     @extend_schema(
         tags=[TAG],
@@ -88,6 +89,21 @@ class LogoutApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class LogoutEverywhereApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        request=None,
+        responses={204: None},
+        description=(
+            "Signs out every device: every refresh token stops working and the live-status sockets close "
+            "(4401). Access tokens already issued last until they expire."
+        ),
+    )
+    def post(self, request):
+        services.user_logout_everywhere(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 @extend_validation_errors(["unique"], field_name="username", methods=["patch"])
 class MeApi(APIView):
     @extend_schema(tags=[TAG], responses={200: UserSerializer})
@@ -109,7 +125,10 @@ class PasswordChangeApi(APIView):
         tags=[TAG],
         request=PasswordChangeSerializer,
         responses={204: None},
-        description="Changes the password; every refresh token issued before stops working.",
+        description=(
+            "Changes the password; every token issued before stops working (access tokens too, with "
+            "401 `password_changed`) and the live-status sockets close (4401)."
+        ),
     )
     def post(self, request):
         serializer = PasswordChangeSerializer(data=request.data)

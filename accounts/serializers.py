@@ -1,3 +1,5 @@
+import unicodedata
+
 from django.conf import settings
 from rest_framework import serializers
 
@@ -13,18 +15,26 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "email", "created_at"]
 
 
+class UsernameField(serializers.RegexField):
+    """A public handle, NFKC-normalised before it is checked (full-width "ａｌｉｃｅ" is "alice"), as
+    Django's own user forms do; uniqueness ignores case (accounts.services)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("error_messages", {"invalid": "Letters, digits and @/./+/-/_ only."})
+        super().__init__(r"^[\w.@+-]+\Z", max_length=150, **kwargs)
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(unicodedata.normalize("NFKC", data) if isinstance(data, str) else data)
+
+
 class UserUpdateSerializer(serializers.Serializer):
-    username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150, required=False)
+    username = UsernameField(required=False)
     language = serializers.ChoiceField(choices=Language.choices, required=False)
 
 
 class RegisterSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
-    username = serializers.RegexField(
-        r"^[\w.@+-]+\Z",
-        max_length=150,
-        error_messages={"invalid": "Letters, digits and @/./+/-/_ only."},
-    )
+    username = UsernameField()
     password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
     language = serializers.ChoiceField(choices=Language.choices, required=False)
 

@@ -1,3 +1,5 @@
+import logging
+
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -10,6 +12,9 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
+from config.throttling import login_attempt_check, login_failure_record
+
+logger = logging.getLogger(__name__)
 
 
 def email_normalize(email: str) -> str:
@@ -25,6 +30,7 @@ def _password_errors(password: str, user: User) -> None:
 
 def user_create(*, email: str, username: str, password: str, language: str | None = None) -> User:
     email = email_normalize(email)
+    username = User.normalize_username(username)  # NFKC, so look-alikes compare equal
     if User.objects.filter(email__iexact=email).exists():
         raise exceptions.ValidationError({"email": ["A user with this email already exists."]}, code="unique")
     if User.objects.filter(username__iexact=username).exists():
@@ -57,8 +63,13 @@ def token_pair(*, access: str, refresh: str) -> dict:
 
 
 def user_login(*, email: str, password: str, request=None) -> dict:
-    user = authenticate(request, email=email_normalize(email), password=password)
+    email = email_normalize(email)
+    if request is not None:
+        login_attempt_check(request=request, email=email)
+    user = authenticate(request, email=email, password=password)
     if user is None:
+        if request is not None:
+            login_failure_record(request=request, email=email)
         raise exceptions.AuthenticationFailed("Email or password is wrong.", code="invalid_credentials")
     return tokens_for_user(user=user)
 
@@ -97,6 +108,22 @@ def user_tokens_revoke_all(*, user: User) -> int:
     return revoked
 
 
+def _live_sockets_close(user: User) -> None:
+    from analyses.live import user_sockets_close
+
+    try:
+        user_sockets_close(user_id=user.pk)
+    except Exception as exc:  # the tokens are revoked anyway; a socket left open ends at its next reconnect
+        logger.warning("live sockets of user %s not closed: %s", user.pk, exc.__class__.__name__)
+
+
+def user_logout_everywhere(*, user: User) -> None:
+    """Revoke every refresh token of the user and close their live-status sockets."""
+    with transaction.atomic():
+        user_tokens_revoke_all(user=user)
+        transaction.on_commit(lambda: _live_sockets_close(user))
+
+
 def user_password_change(*, user: User, old_password: str, new_password: str) -> None:
     if not user.check_password(old_password):
         raise exceptions.ValidationError({"old_password": ["The current password is wrong."]}, code="wrong_password")
@@ -108,14 +135,16 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
         user.set_password(new_password)
         user.save(update_fields=["password", "updated_at"])
         user_tokens_revoke_all(user=user)
+        transaction.on_commit(lambda: _live_sockets_close(user))
 
 
 def user_update(*, user: User, data: dict) -> User:
     fields = []
-    if "username" in data and data["username"] != user.username:
-        if User.objects.filter(username__iexact=data["username"]).exclude(pk=user.pk).exists():
+    username = User.normalize_username(data["username"]) if "username" in data else user.username
+    if username != user.username:
+        if User.objects.filter(username__iexact=username).exclude(pk=user.pk).exists():
             raise exceptions.ValidationError({"username": ["A user with this username already exists."]}, code="unique")
-        user.username = data["username"]
+        user.username = username
         fields.append("username")
     if "language" in data:
         user.language = data["language"]

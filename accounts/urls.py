@@ -9,6 +9,7 @@ urlpatterns = slash_optional(
         path("login/", api.LoginApi.as_view(), name="auth-login"),
         path("refresh/", api.RefreshApi.as_view(), name="auth-refresh"),
         path("logout/", api.LogoutApi.as_view(), name="auth-logout"),
+        path("logout/all/", api.LogoutEverywhereApi.as_view(), name="auth-logout-all"),
         path("me/", api.MeApi.as_view(), name="auth-me"),
         path("password/", api.PasswordChangeApi.as_view(), name="auth-password"),
     ]

@@ -111,7 +111,14 @@ class SessionEndApi(APIView):
 @extend_validation_errors(["session_ended", "session_video_mismatch"], field_name="session_id", methods=["post"])
 @extend_validation_errors(["not_finite"], field_name="timestamp", methods=["post"])
 @extend_validation_errors(
-    ["invalid_base64", "invalid_frame", "frame_too_large", "unsupported_frame_format", "frame_too_many_pixels"],
+    [
+        "invalid_base64",
+        "invalid_frame",
+        "frame_too_large",
+        "unsupported_frame_format",
+        "frame_too_many_pixels",
+        "frame_too_many_scans",
+    ],
     field_name="user_frame",
     methods=["post"],
 )

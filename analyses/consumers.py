@@ -3,7 +3,8 @@
 Protocol (JSON text frames):
 - connect with the access token (`?token=` or the subprotocols `["bearer", token]`, config/ws_auth.py);
   without a valid one the server accepts and closes at once with code 4401, so the client can tell
-  "log in again" from a network failure.
+  "log in again" from a network failure. Open sockets are closed with 4401 too when the user logs
+  out everywhere or changes their password.
 - server → client: `{"type": "analysis.updated", "analysis": {...}}` (the `GET analyses/{id}/` shape) at
   every status change of one of the caller's analyses: pending, processing, completed or failed.
 - client → server: `{"action": "subscribe", "session_id": "<uuid>"}` limits the events to one practice
@@ -67,7 +68,7 @@ class AnalysisUpdatesConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             content = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past the recursion limit: still not our JSON
             await self._error("invalid_json", "The message is not JSON.")
             return
         await self.receive_json(content)
@@ -95,6 +96,10 @@ class AnalysisUpdatesConsumer(AsyncJsonWebsocketConsumer):
         if self.session_id is not None and analysis.get("session_id") != self.session_id:
             return
         await self.send_json({"type": "analysis.updated", "analysis": analysis})
+
+    async def sockets_close(self, event):
+        """Channel layer message {"type": "sockets.close"} from analyses.live: the user's tokens were revoked."""
+        await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def _error(self, code: str, detail: str):
         await self.send_json({"type": "error", "code": code, "detail": detail})

@@ -152,6 +152,13 @@ def analysis_broadcast(*, analysis_id, analysis=None) -> bool:
     return True
 
 
+def user_sockets_close(*, user_id) -> None:
+    """Close every live-status socket of the user (logged out everywhere, or a new password)."""
+    layer = get_channel_layer()
+    if layer is not None:
+        _group_send(layer, user_group(user_id), {"type": "sockets.close"})
+
+
 _sender: tuple[int, asyncio.AbstractEventLoop] | None = None
 _sender_lock = threading.Lock()
 

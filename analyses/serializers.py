@@ -9,6 +9,7 @@ from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from accounts.models import Language
 from analyses.analyzers.base import LANDMARK_COUNT
+from analyses.failure_messages import failure_message
 from analyses.models import Analysis, PracticeSession
 
 MAX_TIMESTAMP_SECONDS = 6 * 3600
@@ -158,9 +159,18 @@ class Base64FrameField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class NumberField(serializers.FloatField):
+    """A float that is not a boolean: JSON `true` is not 1.0 seconds."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class AnalysisCreateSerializer(serializers.Serializer):
     youtube_url = serializers.CharField(max_length=2048, help_text="Any YouTube video URL form.")
-    timestamp = serializers.FloatField(
+    timestamp = NumberField(
         min_value=0, max_value=MAX_TIMESTAMP_SECONDS, help_text="Seconds into the video, 0 to 6 hours."
     )
     user_frame = Base64FrameField(
@@ -217,7 +227,7 @@ class AnalysisSerializer(OutputSerializer):
         # Set only when the analysis failed; transient errors while retrying stay internal.
         if obj.status != Analysis.Status.FAILED:
             return None
-        return {"code": obj.error_code, "message": obj.error_message}
+        return {"code": obj.error_code, "message": failure_message(obj.error_code, obj.language)}
 
 
 class AnalysisListItemSerializer(AnalysisSerializer):

@@ -58,6 +58,30 @@ def seed(base: str) -> str:
     return token
 
 
+# Inputs schemathesis does not make: each must be a 400 in the error shape, never a 500.
+MALFORMED = [
+    ("a body of 100,000 nested [", "POST", "/api/v1/playlists/", b"[" * 100_000, "parse_error"),
+    (
+        "1,001 query parameters",
+        "GET",
+        "/api/v1/videos/?" + "&".join(f"p{i}=1" for i in range(1001)),
+        None,
+        "too_many_fields",
+    ),
+]
+
+
+def malformed_failures(base: str, token: str) -> list[str]:
+    failures = []
+    for name, method, path, raw, code in MALFORMED:
+        status, body, _ = harness.request(method, base + path, token=token, raw=raw)
+        codes = [e.get("code") for e in body.get("errors", [])] if isinstance(body, dict) else []
+        print(f"{name}: {status} {codes}")
+        if status != 400 or codes != [code]:
+            failures.append(name)
+    return failures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/dancecoach_fuzz")
@@ -141,6 +165,7 @@ def main() -> int:
         print("$ schemathesis run", base + "/api/schema/", "--checks", CHECKS, "--max-examples", args.max_examples)
         code = subprocess.run(cmd, cwd=report_dir).returncode
         elapsed = time.monotonic() - started
+        malformed = malformed_failures(base, token)
     finally:
         harness.stop(web)
 
@@ -157,7 +182,9 @@ def main() -> int:
     print("status codes:", dict(sorted(statuses.items())))
     print(f"5xx answers: {server_errors}; unhandled errors in the server log: {logged_5xx}")
     print(f"schemathesis exit code: {code} (0: no check failed)")
-    ok = code == 0 and server_errors == 0 and logged_5xx == 0 and len(entries) >= args.min_requests
+    ok = code == 0 and server_errors == 0 and logged_5xx == 0 and not malformed and len(entries) >= args.min_requests
+    if malformed:
+        print("FAIL: not a 400 in the error shape:", ", ".join(malformed))
     if len(entries) < args.min_requests:
         print(f"FAIL: fewer than {args.min_requests} requests")
     print("fuzz:", "PASS" if ok else "FAIL")

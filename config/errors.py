@@ -6,7 +6,7 @@ Shape: {"type": "validation_error" | "client_error" | "server_error",
 
 import logging
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.db import InterfaceError, OperationalError
 from drf_standardized_errors.handler import ExceptionHandler
 from rest_framework import exceptions, status
@@ -57,6 +57,12 @@ class RequestTooLarge(exceptions.APIException):
     default_code = "request_too_large"
 
 
+class BadRequest(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The request is malformed."
+    default_code = "bad_request"
+
+
 class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "A backing service is unavailable; try again shortly."
@@ -70,6 +76,10 @@ class ApiExceptionHandler(ExceptionHandler):
         # Django raises this while DRF reads the body; left alone it would be a 500.
         if isinstance(exc, RequestDataTooBig):
             return RequestTooLarge()
+        if isinstance(exc, TooManyFieldsSent):
+            return BadRequest("The request has more query parameters than the server accepts.", code="too_many_fields")
+        if isinstance(exc, SuspiciousOperation):
+            return BadRequest()  # as Django answers it outside DRF views
         if isinstance(exc, OperationalError | InterfaceError):
             # The database is unreachable (down, restarting, out of connections): the client may
             # retry, so a 503 rather than a 500.

@@ -33,6 +33,7 @@ PLAYLISTS = "playlists"
 # --- Videos ----------------------------------------------------------------------------
 
 
+@extend_validation_errors(["title_staff_only"], field_name="title", methods=["post"])
 class VideoListCreateApi(ListModelMixin, GenericAPIView):
     serializer_class = VideoSerializer
     queryset = Video.objects.none()  # rows come from the selector; this names the model for the schema
@@ -61,11 +62,20 @@ class VideoListCreateApi(ListModelMixin, GenericAPIView):
             201: OpenApiResponse(VideoSerializer, description="A new video."),
             200: OpenApiResponse(VideoSerializer, description="The video already existed."),
         },
-        description="Gets or creates the video of a YouTube URL (any URL form of one video gives the same row).",
+        description=(
+            "Gets or creates the video of a YouTube URL (any URL form of one video gives the same row). "
+            "The catalogue is shared: only staff give a video its title (filling a missing one); "
+            "a dancer names a video on their playlist item instead."
+        ),
     )
     def post(self, request):
         serializer = VideoCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        if serializer.validated_data.get("title", "").strip() and not request.user.is_staff:
+            raise exceptions.ValidationError(
+                {"title": ["Only staff name videos in the shared catalogue; add it to a playlist with your title."]},
+                code="title_staff_only",
+            )
         video, created = services.video_get_or_create(**serializer.validated_data)
         video = selectors.video_get(video_id=video.pk)
         return Response(VideoSerializer(video).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -151,12 +161,11 @@ def _read_body(request, *, limit: int) -> bytes:
         declared = 0
     if declared > limit:
         raise RequestTooLarge(f"A reference track upload is at most {limit:,} bytes.")
-    stream = request.stream
-    if stream is None:
-        return b""
+    # Django's own stream, not DRF's `request.stream`: DRF takes a body without Content-Length
+    # (chunked) for an empty one.
     chunks, total = [], 0
     while True:
-        chunk = stream.read(min(1 << 20, limit + 1 - total))
+        chunk = request.read(min(1 << 20, limit + 1 - total))
         if not chunk:
             break
         chunks.append(chunk)
@@ -301,8 +310,10 @@ class PlaylistVideosApi(APIView):
         data = serializer.validated_data
         video = data.get("video_id")
         if video is None:
-            video, _ = services.video_get_or_create(youtube_url=data["youtube_url"], title=data.get("title"))
-        services.playlist_item_add(playlist=playlist, video=video, position=data.get("position"))
+            video, _ = services.video_get_or_create(youtube_url=data["youtube_url"])
+        services.playlist_item_add(
+            playlist=playlist, video=video, position=data.get("position"), title=data.get("title", "")
+        )
         return Response(_detail(request, playlist_id), status=status.HTTP_201_CREATED)
 
 

@@ -63,6 +63,8 @@ class PlaylistItem(models.Model):
     # A video in a playlist cannot be deleted from under it (positions would gap).
     video = models.ForeignKey(Video, on_delete=models.PROTECT, related_name="playlist_items")
     position = models.PositiveIntegerField()
+    # The owner's own name for the video here; the shared catalogue's title is the video's (staff's).
+    title = models.CharField(max_length=200, blank=True, default="")
     added_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

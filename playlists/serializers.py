@@ -39,7 +39,9 @@ class VideoSerializer(serializers.ModelSerializer):
 
 class VideoCreateSerializer(serializers.Serializer):
     youtube_url = YouTubeURLField()
-    title = serializers.CharField(max_length=TITLE_MAX_LENGTH, required=False, allow_blank=True)
+    title = serializers.CharField(
+        max_length=TITLE_MAX_LENGTH, required=False, allow_blank=True, help_text="Staff only: fills a missing title."
+    )
 
 
 class ReferenceTrackSummarySerializer(serializers.ModelSerializer):
@@ -68,6 +70,7 @@ class PlaylistSerializer(serializers.ModelSerializer):
 
 class PlaylistItemSerializer(serializers.Serializer):
     position = serializers.IntegerField(read_only=True, help_text="0-based, contiguous.")
+    title = serializers.CharField(read_only=True, help_text="The owner's own title for the video here ('' if none).")
     video = VideoSerializer(read_only=True)
     added_at = serializers.DateTimeField(read_only=True)
 
@@ -100,7 +103,10 @@ class PlaylistItemAddSerializer(serializers.Serializer):
         queryset=Video.objects.all(), required=False, help_text="Either this or `youtube_url`."
     )
     title = serializers.CharField(
-        max_length=TITLE_MAX_LENGTH, required=False, allow_blank=True, help_text="With `youtube_url` only."
+        max_length=TITLE_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        help_text="Your own title for the video in this playlist (not the shared catalogue's).",
     )
     position = serializers.IntegerField(
         min_value=0,
@@ -118,9 +124,19 @@ class PlaylistItemAddSerializer(serializers.Serializer):
         return attrs
 
 
+class BoundedListField(serializers.ListField):
+    """A list refused for its length before any item is validated, so a huge one costs nothing."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, list) and self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
+
+
 class PlaylistReorderSerializer(serializers.Serializer):
-    video_ids = serializers.ListField(
+    video_ids = BoundedListField(
         child=serializers.IntegerField(min_value=1, max_value=BIGINT_MAX),
         allow_empty=True,
+        max_length=settings.PLAYLIST_MAX_ITEMS,
         help_text="Every video id of the playlist, once each, in the new order.",
     )

@@ -40,8 +40,9 @@ def video_get_or_create(*, youtube_url: str, title: str | None = None) -> tuple[
 
     Safe when two requests race for the same new id: the loser's insert fails on the
     unique id inside a savepoint and it returns the winner's row. A title fills in a
-    missing one and never overwrites. An invalid URL raises an ApplicationError on
-    `youtube_url` with code `invalid_youtube_url`.
+    missing one and never overwrites; it comes from staff or tools only (the catalogue is
+    shared: a dancer's title belongs to their playlist item). An invalid URL raises an
+    ApplicationError on `youtube_url` with code `invalid_youtube_url`.
     """
     try:
         youtube_id = youtube_id_from_url(youtube_url)
@@ -150,8 +151,11 @@ def _touch(playlist: Playlist) -> None:
     Playlist.objects.filter(pk=playlist.pk).update(updated_at=playlist.updated_at)
 
 
-def playlist_item_add(*, playlist: Playlist, video: Video, position: int | None = None) -> PlaylistItem:
-    """Insert the video at `position` (the end when None or past the end).
+def playlist_item_add(
+    *, playlist: Playlist, video: Video, position: int | None = None, title: str = ""
+) -> PlaylistItem:
+    """Insert the video at `position` (the end when None or past the end), under the owner's own
+    `title` for it (shown in this playlist only, never in the shared catalogue).
 
     A video already in the playlist is an ApplicationError `duplicate_video`; a full playlist
     `playlist_full`.
@@ -170,7 +174,9 @@ def playlist_item_add(*, playlist: Playlist, video: Video, position: int | None 
         try:
             with transaction.atomic():
                 # Appended first (position len(ids) is free), then moved into place.
-                item = PlaylistItem.objects.create(playlist=locked, video=video, position=len(ids))
+                item = PlaylistItem.objects.create(
+                    playlist=locked, video=video, position=len(ids), title=(title or "").strip()[:TITLE_MAX_LENGTH]
+                )
         except IntegrityError as exc:  # the unique (playlist, video) caught what the check missed
             raise ApplicationError("This video is already in the playlist.", code="duplicate_video") from exc
         if at < len(ids):

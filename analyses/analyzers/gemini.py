@@ -436,7 +436,7 @@ def _parse(response: types.GenerateContentResponse) -> tuple[dict | None, str, s
     if raw.strip():
         try:
             candidates.append(json.loads(raw))
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     if not candidates:
         reason = "the answer was empty" if not raw.strip() else "the answer was not valid JSON"

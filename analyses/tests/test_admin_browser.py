@@ -173,6 +173,16 @@ def browser(tmp_path):
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def admin_log_in(browser, base_url, staff):
+    browser.goto(f"{base_url}/admin/login/?next=/admin/")
+    browser.evaluate(
+        f"document.getElementById('id_username').value = {json.dumps(staff.email)};"
+        f"document.getElementById('id_password').value = {json.dumps(PASSWORD)};"
+        "document.querySelector('#login-form').submit(); true"
+    )
+    browser.wait_for("location.pathname === '/admin/' && document.readyState === 'complete'")
+
+
 CANVASES = """
 Array.from(document.querySelectorAll('canvas')).map(function (c) {
   var d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, painted = 0;
@@ -205,13 +215,7 @@ def test_staff_log_in_and_see_the_reports_charts_drawn_with_the_databases_figure
     for code in ("timeout", "timeout", "pose_not_visible"):
         analysis_at(now - timedelta(days=1), status=Analysis.Status.FAILED, error_code=code)
 
-    browser.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    browser.evaluate(
-        f"document.getElementById('id_username').value = {json.dumps(staff.email)};"
-        f"document.getElementById('id_password').value = {json.dumps(PASSWORD)};"
-        "document.querySelector('#login-form').submit(); true"
-    )
-    browser.wait_for("location.pathname === '/admin/' && document.readyState === 'complete'")
+    admin_log_in(browser, live_server.url, staff)
     assert browser.evaluate("!!document.getElementById('reports-link')")
     browser.evaluate("document.getElementById('reports-link').click(); true")
     browser.wait_for(

@@ -125,6 +125,7 @@ BAD_INPUT = [
     ({"timestamp": -1}, "min_value", "timestamp"),
     ({"timestamp": 6 * 3600 + 1}, "max_value", "timestamp"),
     ({"timestamp": "soon"}, "invalid", "timestamp"),
+    ({"timestamp": True}, "invalid", "timestamp"),
     ({"keypoints": pose_keypoints()[:32]}, "wrong_landmark_count", "keypoints"),
     ({"keypoints": [*pose_keypoints(), pose_keypoints()[0]]}, "wrong_landmark_count", "keypoints"),
     ({"keypoints": [{"x": "left", "y": 0.5}, *pose_keypoints()[1:]]}, "invalid", "keypoints.0.x"),

@@ -22,6 +22,7 @@ from channels.testing import WebsocketCommunicator
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.tests.factories import UserFactory
+from analyses.failure_messages import failure_message
 from analyses.live import analysis_changed_publish
 from analyses.models import Analysis
 from analyses.tests.factories import AnalysisFactory, PracticeSessionFactory, submission
@@ -180,7 +181,7 @@ def test_a_failed_analysis_arrives_with_its_error_code():
 
     [message] = run(scenario)
     assert message["analysis"]["status"] == "failed"
-    assert message["analysis"]["error"] == {"code": "blocked", "message": "Blocked."}
+    assert message["analysis"]["error"] == {"code": "blocked", "message": failure_message("blocked", analysis.language)}
 
 
 def test_a_user_receives_nothing_of_another_users_analysis():

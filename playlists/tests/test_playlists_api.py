@@ -100,7 +100,7 @@ def test_a_detail_lists_items_in_order_with_the_documented_shape(auth_client):
     }  # fmt: skip
     assert [item["position"] for item in body["videos"]] == [0, 1, 2]
     item = body["videos"][0]
-    assert set(item) == {"position", "video", "added_at"}
+    assert set(item) == {"position", "title", "video", "added_at"}
     assert set(item["video"]) == {"id", "youtube_id", "url", "title", "duration", "has_reference", "created_at"}
 
 
@@ -339,3 +339,14 @@ def test_a_playlist_detail_runs_the_same_queries_for_one_or_many_videos(auth_cli
     body = auth_client.get(detail_url(big.pk)).json()
     assert len(body["videos"]) == 40
     assert sum(item["video"]["has_reference"] for item in body["videos"]) == 10
+
+
+def test_it_refuses_a_reorder_longer_than_a_playlist_can_be_without_echoing_it(auth_client, settings):
+    playlist = PlaylistFactory(owner=auth_client.user)
+    response = auth_client.post(
+        f"{detail_url(playlist.pk)}reorder/", {"video_ids": list(range(1, 800_001))}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "max_length"
+    assert response.json()["errors"][0]["attr"] == "video_ids"
+    assert len(response.content) < 500

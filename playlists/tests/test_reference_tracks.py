@@ -372,3 +372,58 @@ def test_a_three_minute_track_at_30_fps_uploads_through_the_api(staff_client):
     assert r.status_code == 201, r.content[:500]
     assert r.json()["fps"] == 30.0 and r.json()["frame_count"] == 5400
     assert r.json()["duration"] == pytest.approx(179.9667, abs=1e-3)
+
+
+async def _asgi_put(path: str, token: str, chunks: list[bytes]) -> tuple[int, bytes]:
+    """A PUT through Django's ASGI handler with a chunked body: no Content-Length header."""
+    from asgiref.testing import ApplicationCommunicator
+    from django.core.handlers.asgi import ASGIHandler
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "PUT",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"transfer-encoding", b"chunked"),
+            (b"authorization", f"Bearer {token}".encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    app = ApplicationCommunicator(ASGIHandler(), scope)
+    for i, chunk in enumerate(chunks):
+        await app.send_input({"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1})
+    start = await app.receive_output(timeout=30)
+    body = b""
+    while True:
+        message = await app.receive_output(timeout=30)
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return start["status"], body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_reads_a_chunked_upload_without_content_length_as_the_track_it_is(settings):
+    from asgiref.sync import async_to_sync
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from accounts.tests.factories import UserFactory
+
+    token = str(AccessToken.for_user(UserFactory(is_staff=True)))
+    video = VideoFactory()
+    body = json.dumps(fps_document(random_track(30))).encode()
+    pieces = [body[i : i + 1000] for i in range(0, len(body), 1000)]
+    status, answer = async_to_sync(_asgi_put)(reference_url(video), token, pieces)
+    assert status == 201, answer[:300]
+    assert json.loads(answer)["frame_count"] == 30
+    settings.REFERENCE_UPLOAD_MAX_BYTES = len(body) - 1
+    status, answer = async_to_sync(_asgi_put)(reference_url(video), token, pieces)
+    assert status == 413
+    assert json.loads(answer)["errors"][0]["code"] == "request_too_large"
