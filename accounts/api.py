@@ -1,4 +1,4 @@
-"""Auth endpoints (DESIGN §5): thin views that check shape and call services."""
+"""Auth endpoints: thin views that check shape and call services."""
 
 from drf_spectacular.utils import extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors

@@ -3,9 +3,9 @@ import base64
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from analyses import services
-from analyses.admin_fast import EstimatedCountPaginator, RecentErrorCodeFilter, indexed_dates
+from analyses.admin_large_tables import EstimatedCountPaginator, RecentErrorCodeFilter, indexed_dates
 from analyses.models import Analysis, PracticeSession
+from analyses.services.maintenance import analysis_reanalyze
 
 
 @admin.register(PracticeSession)
@@ -45,7 +45,7 @@ class AnalysisAdmin(admin.ModelAdmin):
     list_select_related = ["user", "video"]
     show_full_result_count = False
     actions = ["reanalyze"]
-    # A million rows: no full count, no DISTINCT dates over the table (see admin_fast).
+    # A million rows: no full count, no DISTINCT dates over the table (see admin_large_tables).
     paginator = EstimatedCountPaginator
 
     def get_queryset(self, request):
@@ -107,5 +107,5 @@ class AnalysisAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-analyze the selected analyses")
     def reanalyze(self, request, queryset):
-        count = sum(services.analysis_reanalyze(analysis=a) for a in queryset.select_related("video"))
+        count = sum(analysis_reanalyze(analysis=a) for a in queryset.select_related("video"))
         self.message_user(request, f"{count} analyses queued again (running ones were left alone).", messages.SUCCESS)

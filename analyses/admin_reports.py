@@ -1,8 +1,6 @@
 """The staff reports page in the admin (`/admin/reports/`) and its CSV (`/admin/reports.csv`).
 
-Hooked into the default admin site by wrapping `admin.site.get_urls` (imported from
-AnalysesConfig.ready()), so no other module changes. Both views go through
-`admin.site.admin_view`: staff only, anyone else is sent to the admin login.
+The project's admin site (config.admin_site) routes to these views through its `admin_view`.
 """
 
 from __future__ import annotations
@@ -13,7 +11,6 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path
 
 from analyses import reports
 
@@ -82,23 +79,3 @@ def reports_csv_view(request):
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     reports.report_csv(report, out=response)
     return response
-
-
-def _urls(site):
-    return [
-        path("reports/", site.admin_view(reports_view), name="reports"),
-        path("reports.csv", site.admin_view(reports_csv_view), name="reports_csv"),
-    ]
-
-
-def install(site=admin.site) -> None:
-    """Put the report URLs in front of the site's own (once)."""
-    if getattr(site, "_reports_installed", False):
-        return
-    original = site.get_urls
-
-    def get_urls():
-        return _urls(site) + original()
-
-    site.get_urls = get_urls
-    site._reports_installed = True

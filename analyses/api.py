@@ -1,4 +1,4 @@
-"""Practice sessions and analyses (DESIGN §5): views check shape and scope, services do the work."""
+"""Practice sessions and analyses: views check shape and scope, services do the work."""
 
 import time
 
@@ -13,10 +13,10 @@ from rest_framework import exceptions, generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analyses import history, selectors, services
+from analyses import history, selectors
 from analyses.filters import AnalysisFilter
+from analyses.live import Subscription
 from analyses.models import Analysis, PracticeSession
-from analyses.notify import Subscription
 from analyses.pagination import HistoryPagination, history_is_filtered
 from analyses.serializers import (
     AnalysisCreateSerializer,
@@ -26,6 +26,8 @@ from analyses.serializers import (
     SessionCreateSerializer,
     SessionSerializer,
 )
+from analyses.services.sessions import session_create, session_end
+from analyses.services.submissions import analysis_create
 from config.throttling import AnalysisSubmitThrottle
 
 SESSIONS = "sessions"
@@ -54,7 +56,7 @@ class SessionListCreateApi(generics.ListAPIView):
     def post(self, request):
         serializer = SessionCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        session = services.session_create(user=request.user, **serializer.validated_data)
+        session = session_create(user=request.user, **serializer.validated_data)
         session = selectors.sessions_for_user(user=request.user).get(pk=session.pk)
         return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
 
@@ -80,7 +82,7 @@ class SessionEndApi(APIView):
     def post(self, request, session_id):
         queryset = selectors.sessions_for_user(user=request.user)
         session = get_object_or_404(queryset, pk=session_id)
-        services.session_end(session=session)
+        session_end(session=session)
         return Response(SessionSerializer(queryset.get(pk=session.pk)).data)
 
 
@@ -117,7 +119,6 @@ class AnalysisListCreateApi(generics.ListAPIView):
     pagination_class = HistoryPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = AnalysisFilter
-    may_be_unavailable = True
 
     def get_throttles(self):
         # Submissions have their own limit (RATELIMIT_ANALYSIS_USER); the default one is for
@@ -161,7 +162,7 @@ class AnalysisListCreateApi(generics.ListAPIView):
         serializer = AnalysisCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        analysis = services.analysis_create(
+        analysis = analysis_create(
             user=request.user,
             youtube_url=data["youtube_url"],
             timestamp=data["timestamp"],

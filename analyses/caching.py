@@ -1,4 +1,4 @@
-"""Caches of the analysis pipeline (DESIGN §6).
+"""Caches of the analysis pipeline.
 
 - Result cache: an identical submission (video, timestamp to 0.1 s, frame bytes, keypoints,
   provider, language, analyzer version) reuses the earlier result. Never keyed by time alone,

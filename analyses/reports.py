@@ -1,4 +1,4 @@
-"""The staff reports' figures (DESIGN §8), shared by the admin page, its CSV and `manage.py report`.
+"""The staff reports' figures, shared by the admin page, its CSV and `manage.py report`.
 
 Every figure is computed by the database, in a bounded number of queries whatever the
 number of analyses: one aggregate for the totals and, on PostgreSQL, the latency
@@ -11,7 +11,7 @@ rows it gets back and multiplies two token sums by the prices.
 
 Active users are counted over the whole range (COUNT DISTINCT); per day the page shows
 analyses, failures, average score and tokens (a distinct count per day costs a second sort
-of the range and was cut to keep a 30-day report on a million rows well under a second).
+of the range, left out to keep the page fast on a large table; bench/reports.py times it).
 
 Days are calendar days in settings.STATS_DEFAULT_TIME_ZONE; the range includes both ends.
 """
@@ -25,18 +25,21 @@ from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import connection
 from django.db.models import Aggregate, Avg, Count, F, FloatField, IntegerField, Q, Sum
 from django.db.models.functions import Least, TruncDate
 from django.utils import timezone
 
 from analyses.models import Analysis
-from analyses.stats import day_start, time_zone_get
+from analyses.stats import day_start, rounded, time_zone_get
 
 DEFAULT_DAYS = 30
 MAX_RANGE_DAYS = 366
 TOP_VIDEOS = 10
 PERCENTILES = (0.5, 0.95)
+# Analyzer latency: completed analyses that called an analyzer (cache hits answer at once).
+ANALYZER_LATENCY = Q(status=Analysis.Status.COMPLETED, cached=False, latency_ms__isnull=False)
 SCORE_BINS = [(lo, lo + 9 if lo < 90 else 100) for lo in range(0, 100, 10)]
 
 
@@ -49,8 +52,6 @@ class PercentileContArray(Aggregate):
     template = "%(function)s(ARRAY[%(fractions)s]) WITHIN GROUP (ORDER BY %(expressions)s)"
 
     def __init__(self, expression, fractions, **extra):
-        from django.contrib.postgres.fields import ArrayField
-
         fractions = ", ".join(f"{float(f)!r}::float8" for f in fractions)
         super().__init__(expression, fractions=fractions, output_field=ArrayField(FloatField()), **extra)
 
@@ -82,17 +83,13 @@ def _ratio(part, whole, digits: int = 4):
     return round(part / whole, digits) if whole else None
 
 
-def _round(value, digits: int = 1):
-    return None if value is None else round(float(value), digits)
-
-
 def latency_percentiles(queryset) -> dict[str, float | None]:
     """p50 and p95 of `latency_ms` over a queryset, computed by the database."""
     values = queryset.filter(latency_ms__isnull=False)
     if connection.vendor == "postgresql":
         found = values.aggregate(latency=PercentileContArray("latency_ms", PERCENTILES))["latency"]
         found = found or [None] * len(PERCENTILES)
-        return {f"p{round(p * 100)}": _round(v) for p, v in zip(PERCENTILES, found, strict=True)}
+        return {f"p{round(p * 100)}": rounded(v) for p, v in zip(PERCENTILES, found, strict=True)}
     # Elsewhere: percentile_cont's interpolation between the two nearest ranks, each fetched
     # by the database with ORDER BY ... LIMIT 2 OFFSET k.
     n = values.count()
@@ -107,26 +104,19 @@ def latency_percentiles(queryset) -> dict[str, float | None]:
         lower = math.floor(position)
         pair = list(ordered[lower : lower + 2])
         upper_value = pair[1] if len(pair) > 1 else pair[0]
-        out[key] = _round(pair[0] + (upper_value - pair[0]) * (position - lower))
+        out[key] = rounded(pair[0] + (upper_value - pair[0]) * (position - lower))
     return out
 
 
-def report_build(date_range: DateRange | None = None) -> dict:
-    """Every figure of the reports page for a date range (default: the last 30 days)."""
-    date_range = date_range or DateRange.last_days()
-    in_range = Analysis.objects.filter(date_range.q())
+def _totals(in_range, postgres: bool) -> dict:
+    """Totals and (on PostgreSQL) the latency percentiles, in one scan of the range."""
     completed = Q(status=Analysis.Status.COMPLETED)
-    failed = Q(status=Analysis.Status.FAILED)
     gemini = Q(provider=Analysis.Provider.GEMINI)
-
-    # 1. Totals and (on PostgreSQL) the latency percentiles, in one sort: one scan of the range.
-    analyzer_latency = completed & Q(cached=False, latency_ms__isnull=False)
-    postgres = connection.vendor == "postgresql"
-    extra = {"latency": PercentileContArray("latency_ms", PERCENTILES, filter=analyzer_latency)} if postgres else {}
-    totals = in_range.aggregate(
+    extra = {"latency": PercentileContArray("latency_ms", PERCENTILES, filter=ANALYZER_LATENCY)} if postgres else {}
+    return in_range.aggregate(
         analyses=Count("pk"),
         completed=Count("pk", filter=completed),
-        failed=Count("pk", filter=failed),
+        failed=Count("pk", filter=Q(status=Analysis.Status.FAILED)),
         cache_hits=Count("pk", filter=completed & Q(cached=True)),
         active_users=Count("user", distinct=True),
         average_score=Avg("score", filter=completed),
@@ -136,21 +126,25 @@ def report_build(date_range: DateRange | None = None) -> dict:
         **extra,
     )
 
-    # 2. Per day in the reports' time zone.
-    daily_rows = (
+
+def _daily(in_range, date_range: DateRange) -> list[dict]:
+    """Per day in the reports' time zone, every day of the range (zeros where nothing happened)."""
+    completed = Q(status=Analysis.Status.COMPLETED)
+    gemini = Q(provider=Analysis.Provider.GEMINI)
+    rows = (
         in_range.annotate(day=TruncDate("created_at", tzinfo=date_range.tz))
         .values("day")
         .annotate(
             analyses=Count("pk"),
             completed=Count("pk", filter=completed),
-            failed=Count("pk", filter=failed),
+            failed=Count("pk", filter=Q(status=Analysis.Status.FAILED)),
             average_score=Avg("score", filter=completed),
             input_tokens=Sum("input_tokens", filter=gemini, default=0),
             output_tokens=Sum("output_tokens", filter=gemini, default=0),
         )
         .order_by()
     )
-    by_day = {row["day"]: row for row in daily_rows}
+    by_day = {row["day"]: row for row in rows}
     daily = []
     for day in date_range.days:
         row = by_day.get(day, {})
@@ -160,100 +154,125 @@ def report_build(date_range: DateRange | None = None) -> dict:
                 "analyses": row.get("analyses", 0),
                 "completed": row.get("completed", 0),
                 "failed": row.get("failed", 0),
-                "average_score": _round(row.get("average_score")),
+                "average_score": rounded(row.get("average_score")),
                 "input_tokens": row.get("input_tokens", 0),
                 "output_tokens": row.get("output_tokens", 0),
             }
         )
+    return daily
 
-    # 3. Scores 0..100 in ten bins: 0-9, 10-19, ..., 90-100 (100 joins the last bin).
-    bin_rows = (
-        in_range.filter(completed, score__isnull=False)
+
+def _score_distribution(in_range) -> list[dict]:
+    """Scores 0..100 in ten bins: 0-9, 10-19, ..., 90-100 (100 joins the last bin)."""
+    rows = (
+        in_range.filter(status=Analysis.Status.COMPLETED, score__isnull=False)
         .annotate(bin=Least(F("score") / 10, 9, output_field=IntegerField()))
         .values("bin")
         .annotate(n=Count("pk"))
         .order_by()
     )
-    bin_counts = {int(row["bin"]): row["n"] for row in bin_rows}
-    distribution = [
-        {"bin": f"{lo}-{hi}", "low": lo, "high": hi, "analyses": bin_counts.get(i, 0)}
+    counts = {int(row["bin"]): row["n"] for row in rows}
+    return [
+        {"bin": f"{lo}-{hi}", "low": lo, "high": hi, "analyses": counts.get(i, 0)}
         for i, (lo, hi) in enumerate(SCORE_BINS)
     ]
 
-    # 4. Failures by error code (the status index narrows this to the failed rows).
-    error_rows = in_range.filter(failed).values("error_code").annotate(n=Count("pk")).order_by("-n", "error_code")
-    failures = [
+
+def _failures(in_range, failed: int) -> list[dict]:
+    """Failures by error code (the status index narrows this to the failed rows)."""
+    rows = (
+        in_range.filter(status=Analysis.Status.FAILED)
+        .values("error_code")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "error_code")
+    )
+    return [
         {
             "error_code": row["error_code"] or "(none)",
             "analyses": row["n"],
-            "share_of_failures": _ratio(row["n"], totals["failed"]),
+            "share_of_failures": _ratio(row["n"], failed),
         }
-        for row in error_rows
+        for row in rows
     ]
 
-    # Analyzer latency: completed analyses that called an analyzer (cache hits answer at once).
-    if postgres:
-        values = totals["latency"] or [None] * len(PERCENTILES)
-        latency = {f"p{round(p * 100)}": _round(v) for p, v in zip(PERCENTILES, values, strict=True)}
-    else:
-        latency = latency_percentiles(in_range.filter(analyzer_latency))
 
-    # 5. Top videos by analyses (a hash grouping on the video id), then 6. their titles and
-    # distinct dancers, over the rows of those few videos only.
+def _top_videos(in_range) -> list[dict]:
+    """Top videos by analyses (a hash grouping on the video id), then their titles and distinct
+    dancers over the rows of those few videos only."""
     top = list(
         in_range.values("video")
-        .annotate(analyses=Count("pk"), average_score=Avg("score", filter=completed))
+        .annotate(analyses=Count("pk"), average_score=Avg("score", filter=Q(status=Analysis.Status.COMPLETED)))
         .order_by("-analyses", "video")[:TOP_VIDEOS]
     )
-    details = {}
-    if top:
-        details = {
-            row["video"]: row
-            for row in in_range.filter(video__in=[row["video"] for row in top])
-            .values("video", "video__youtube_id", "video__title")
-            .annotate(users=Count("user", distinct=True))
-            .order_by()
-        }
-    top_videos = [
+    if not top:
+        return []
+    details = {
+        row["video"]: row
+        for row in in_range.filter(video__in=[row["video"] for row in top])
+        .values("video", "video__youtube_id", "video__title")
+        .annotate(users=Count("user", distinct=True))
+        .order_by()
+    }
+    return [
         {
             "video_id": row["video"],
             "youtube_id": details[row["video"]]["video__youtube_id"],
             "title": details[row["video"]]["video__title"],
             "analyses": row["analyses"],
             "users": details[row["video"]]["users"],
-            "average_score": _round(row["average_score"]),
+            "average_score": rounded(row["average_score"]),
         }
         for row in top
     ]
 
+
+def _totals_figures(totals: dict, latency: dict) -> dict:
     finished = totals["completed"] + totals["failed"]
-    price_in = settings.GEMINI_PRICE_INPUT_PER_MTOK
-    price_out = settings.GEMINI_PRICE_OUTPUT_PER_MTOK
-    cost = totals["input_tokens"] / 1e6 * price_in + totals["output_tokens"] / 1e6 * price_out
+    cost = (
+        totals["input_tokens"] / 1e6 * settings.GEMINI_PRICE_INPUT_PER_MTOK
+        + totals["output_tokens"] / 1e6 * settings.GEMINI_PRICE_OUTPUT_PER_MTOK
+    )
+    return {
+        "analyses": totals["analyses"],
+        "completed": totals["completed"],
+        "failed": totals["failed"],
+        "unfinished": totals["analyses"] - finished,
+        "active_users": totals["active_users"],
+        "average_score": rounded(totals["average_score"]),
+        "failure_rate": _ratio(totals["failed"], finished),
+        "cache_hits": totals["cache_hits"],
+        "cache_hit_rate": _ratio(totals["cache_hits"], totals["completed"]),
+        "latency_p50_ms": latency["p50"],
+        "latency_p95_ms": latency["p95"],
+        "gemini_analyses": totals["gemini_analyses"],
+        "input_tokens": totals["input_tokens"],
+        "output_tokens": totals["output_tokens"],
+        "estimated_cost_usd": round(cost, 4),
+    }
+
+
+def report_build(date_range: DateRange | None = None) -> dict:
+    """Every figure of the reports page for a date range (default: the last 30 days)."""
+    date_range = date_range or DateRange.last_days()
+    in_range = Analysis.objects.filter(date_range.q())
+    postgres = connection.vendor == "postgresql"
+    totals = _totals(in_range, postgres)
+    if postgres:
+        values = totals["latency"] or [None] * len(PERCENTILES)
+        latency = {f"p{round(p * 100)}": rounded(v) for p, v in zip(PERCENTILES, values, strict=True)}
+    else:
+        latency = latency_percentiles(in_range.filter(ANALYZER_LATENCY))
     return {
         "range": {"start": date_range.start, "end": date_range.end, "time_zone": str(date_range.tz)},
-        "totals": {
-            "analyses": totals["analyses"],
-            "completed": totals["completed"],
-            "failed": totals["failed"],
-            "unfinished": totals["analyses"] - totals["completed"] - totals["failed"],
-            "active_users": totals["active_users"],
-            "average_score": _round(totals["average_score"]),
-            "failure_rate": _ratio(totals["failed"], finished),
-            "cache_hits": totals["cache_hits"],
-            "cache_hit_rate": _ratio(totals["cache_hits"], totals["completed"]),
-            "latency_p50_ms": latency["p50"],
-            "latency_p95_ms": latency["p95"],
-            "gemini_analyses": totals["gemini_analyses"],
-            "input_tokens": totals["input_tokens"],
-            "output_tokens": totals["output_tokens"],
-            "estimated_cost_usd": round(cost, 4),
+        "totals": _totals_figures(totals, latency),
+        "prices": {
+            "input_per_mtok": settings.GEMINI_PRICE_INPUT_PER_MTOK,
+            "output_per_mtok": settings.GEMINI_PRICE_OUTPUT_PER_MTOK,
         },
-        "prices": {"input_per_mtok": price_in, "output_per_mtok": price_out},
-        "daily": daily,
-        "score_distribution": distribution,
-        "failures_by_code": failures,
-        "top_videos": top_videos,
+        "daily": _daily(in_range, date_range),
+        "score_distribution": _score_distribution(in_range),
+        "failures_by_code": _failures(in_range, totals["failed"]),
+        "top_videos": _top_videos(in_range),
     }
 
 

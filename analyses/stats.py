@@ -80,7 +80,8 @@ def part_score(part: str):
     return Cast(NullIf(KT(f"body_parts__{part}"), Value("null")), FloatField())
 
 
-def _rounded(value, digits: int = 1):
+def rounded(value, digits: int = 1):
+    """A figure rounded for display (None stays None)."""
     return None if value is None else round(float(value), digits)
 
 
@@ -90,25 +91,18 @@ def _sum(rows, key):
 
 def _average(rows):
     completed = _sum(rows, "completed")
-    return _rounded(_sum(rows, "score_sum") / completed) if completed else None
+    return rounded(_sum(rows, "score_sum") / completed) if completed else None
 
 
 def _best(rows):
     return max((row["best"] for row in rows if row["best"] is not None), default=None)
 
 
-def user_stats(*, user, tz: tzinfo | None = None, now: datetime | None = None) -> dict:
-    """All the figures of the stats endpoint for one user."""
-    tz = tz or time_zone_get(None)
-    now = now or timezone.now()
-    today = now.astimezone(tz).date()
-    series_first = today - timedelta(days=SERIES_DAYS - 1)
+def _history_cells(analyses, tz: tzinfo) -> list[dict]:
+    """The whole history grouped by (day in the dancer's zone, video): at most one row per video
+    practised on a day. Counts, score sums and maxima add up exactly, so the totals, the days, the
+    weeks and the per-video figures all come from this one scan."""
     completed = Q(status=Analysis.Status.COMPLETED)
-    analyses = Analysis.objects.filter(user=user)
-
-    # 1. The whole history grouped by (day in the dancer's zone, video): at most one row per
-    # video practised on a day. Counts, score sums and maxima add up exactly, so the totals,
-    # the days, the weeks and the per-video figures all come from this one scan.
     cells = list(
         analyses.annotate(day=TruncDate("created_at", tzinfo=tz))
         .values("day", "video")
@@ -121,38 +115,30 @@ def user_stats(*, user, tz: tzinfo | None = None, now: datetime | None = None) -
         )
         .order_by()
     )
-    # Each video's latest analysis and latest completed one: per video, not per cell (reading
-    # two timestamps per cell cost more than this second pass over the index).
-    latest = {
-        row["video"]: row
-        for row in analyses.values("video")
-        .annotate(last_at=Max("created_at"), last_completed_at=Max("created_at", filter=completed))
-        .order_by()
-    }
     for cell in cells:
         cell["score_sum"] = cell["score_sum"] or 0
+    return cells
 
-    # 2. Body parts over the last 30 days (only those rows).
-    part_window = Q(created_at__gte=day_start(series_first, tz), body_parts__isnull=False) & completed
-    parts_row = analyses.filter(part_window).aggregate(
-        **{f"part_{p}": Avg(part_score(p)) for p in BODY_PARTS},
-        pose_analyses=Count("*"),
+
+def _weakest_parts(analyses, since: datetime) -> list[dict]:
+    """The body parts by their average pose score since `since`, weakest first."""
+    window = Q(created_at__gte=since, body_parts__isnull=False, status=Analysis.Status.COMPLETED)
+    row = analyses.filter(window).aggregate(
+        **{f"part_{p}": Avg(part_score(p)) for p in BODY_PARTS}, pose_analyses=Count("*")
     )
+    parts = [
+        {"part": part, "average_score": rounded(row[f"part_{part}"]), "analyses": row["pose_analyses"]}
+        for part in BODY_PARTS
+        if row[f"part_{part}"] is not None
+    ]
+    parts.sort(key=lambda p: (p["average_score"], BODY_PARTS.index(p["part"])))
+    return parts[:WEAKEST_COUNT]
 
-    # 3. Sessions.
-    session_count = PracticeSession.objects.filter(user=user).count()
 
-    by_day: dict[date, list] = {}
-    by_video: dict[int, list] = {}
-    for cell in cells:
-        by_day.setdefault(cell["day"], []).append(cell)
-        by_video.setdefault(cell["video"], []).append(cell)
-    days = sorted(by_day)
-    current_streak, longest_streak = streaks(days, today)
-
+def _daily_series(by_day: dict, first: date) -> list[dict]:
     series = []
     for offset in range(SERIES_DAYS):
-        day = series_first + timedelta(days=offset)
+        day = first + timedelta(days=offset)
         rows = by_day.get(day, [])
         series.append(
             {
@@ -163,98 +149,111 @@ def user_stats(*, user, tz: tzinfo | None = None, now: datetime | None = None) -
                 "best_score": _best(rows),
             }
         )
+    return series
 
-    def week(first: date) -> dict:
-        span = [first + timedelta(days=d) for d in range(7)]
-        rows = [cell for day in span for cell in by_day.get(day, [])]
-        return {
-            "start": first,
-            "end": span[-1],
-            "analyses": _sum(rows, "analyses"),
-            "practice_days": sum(1 for day in span if day in by_day),
-            "average_score": _average(rows),
-        }
 
-    # 4. Per video, most recently practised first; the latest completed score of each comes
-    # from one more query (a correlated subquery per group is far slower on a large table).
-    video_ids = sorted(by_video, key=lambda v: (-latest[v]["last_at"].timestamp(), v))
-    video_ids = video_ids[:VIDEOS_MAX]
-    latest_at = {v: latest[v]["last_completed_at"] for v in video_ids if latest[v]["last_completed_at"] is not None}
-    latest_scores = {}
-    if latest_at:
-        either = Q()
-        for video_id, at in latest_at.items():
-            either |= Q(video_id=video_id, created_at=at)
-        rows = analyses.filter(completed, either).order_by("created_at", "pk").values_list("video_id", "score")
-        for video_id, score in rows:
-            latest_scores[video_id] = score  # the last row per video wins a tie in time
-    titles = (
-        dict(
-            (pk, (youtube_id, title))
-            for pk, youtube_id, title in Video.objects.filter(pk__in=video_ids).values_list("pk", "youtube_id", "title")
+def _week(by_day: dict, first: date) -> dict:
+    span = [first + timedelta(days=d) for d in range(7)]
+    rows = [cell for day in span for cell in by_day.get(day, [])]
+    return {
+        "start": first,
+        "end": span[-1],
+        "analyses": _sum(rows, "analyses"),
+        "practice_days": sum(1 for day in span if day in by_day),
+        "average_score": _average(rows),
+    }
+
+
+def _comparison(last_week: dict, previous_week: dict) -> dict:
+    score_change = None
+    if last_week["average_score"] is not None and previous_week["average_score"] is not None:
+        score_change = round(last_week["average_score"] - previous_week["average_score"], 1)
+    return {
+        "analyses_change": last_week["analyses"] - previous_week["analyses"],
+        "practice_days_change": last_week["practice_days"] - previous_week["practice_days"],
+        "average_score_change": score_change,
+    }
+
+
+def _latest_scores(analyses, latest_completed_at: dict) -> dict:
+    """The score of each video's latest completed analysis, in one query (a correlated subquery
+    per group is far slower on a large table)."""
+    if not latest_completed_at:
+        return {}
+    either = Q()
+    for video_id, at in latest_completed_at.items():
+        either |= Q(video_id=video_id, created_at=at)
+    rows = analyses.filter(either, status=Analysis.Status.COMPLETED).order_by("created_at", "pk")
+    return dict(rows.values_list("video_id", "score"))  # the last row per video wins a tie in time
+
+
+def _videos(analyses, by_video: dict) -> list[dict]:
+    """Per video, most recently practised first (at most VIDEOS_MAX)."""
+    latest = {
+        row["video"]: row
+        for row in analyses.values("video")
+        .annotate(
+            last_at=Max("created_at"),
+            last_completed_at=Max("created_at", filter=Q(status=Analysis.Status.COMPLETED)),
         )
-        if video_ids
-        else {}
+        .order_by()
+    }
+    video_ids = sorted(by_video, key=lambda v: (-latest[v]["last_at"].timestamp(), v))[:VIDEOS_MAX]
+    scores = _latest_scores(
+        analyses, {v: latest[v]["last_completed_at"] for v in video_ids if latest[v]["last_completed_at"]}
     )
-    videos = [
+    titles = {}
+    if video_ids:
+        titles = {
+            pk: (youtube_id, title)
+            for pk, youtube_id, title in Video.objects.filter(pk__in=video_ids).values_list("pk", "youtube_id", "title")
+        }
+    return [
         {
             "video_id": video_id,
             "youtube_id": titles.get(video_id, ("", ""))[0],
             "title": titles.get(video_id, ("", ""))[1],
             "analyses": _sum(by_video[video_id], "analyses"),
             "best_score": _best(by_video[video_id]),
-            "latest_score": latest_scores.get(video_id),
+            "latest_score": scores.get(video_id),
             "average_score": _average(by_video[video_id]),
             "last_practiced_at": latest[video_id]["last_at"],
         }
         for video_id in video_ids
     ]
 
-    totals = {
-        "total": _sum(cells, "analyses"),
-        "completed": _sum(cells, "completed"),
-        "failed": _sum(cells, "failed"),
-        "average": _average(cells),
-        "best": _best(cells),
-        **parts_row,
-    }
-    parts = [
-        {
-            "part": part,
-            "average_score": _rounded(totals[f"part_{part}"]),
-            "analyses": totals["pose_analyses"],
-        }
-        for part in BODY_PARTS
-        if totals[f"part_{part}"] is not None
-    ]
-    parts.sort(key=lambda p: (p["average_score"], BODY_PARTS.index(p["part"])))
 
-    last_week = week(today - timedelta(days=6))
-    previous_week = week(today - timedelta(days=13))
-    score_change = None
-    if last_week["average_score"] is not None and previous_week["average_score"] is not None:
-        score_change = round(last_week["average_score"] - previous_week["average_score"], 1)
-
+def user_stats(*, user, tz: tzinfo | None = None, now: datetime | None = None) -> dict:
+    """All the figures of the stats endpoint for one user."""
+    tz = tz or time_zone_get(None)
+    today = (now or timezone.now()).astimezone(tz).date()
+    series_first = today - timedelta(days=SERIES_DAYS - 1)
+    analyses = Analysis.objects.filter(user=user)
+    cells = _history_cells(analyses, tz)
+    by_day: dict[date, list] = {}
+    by_video: dict[int, list] = {}
+    for cell in cells:
+        by_day.setdefault(cell["day"], []).append(cell)
+        by_video.setdefault(cell["video"], []).append(cell)
+    days = sorted(by_day)
+    current_streak, longest_streak = streaks(days, today)
+    last_week, previous_week = _week(by_day, today - timedelta(days=6)), _week(by_day, today - timedelta(days=13))
     return {
         "time_zone": str(tz),
         "today": today,
-        "total_analyses": totals["total"],
-        "completed_analyses": totals["completed"],
-        "failed_analyses": totals["failed"],
-        "total_sessions": session_count,
+        "total_analyses": _sum(cells, "analyses"),
+        "completed_analyses": _sum(cells, "completed"),
+        "failed_analyses": _sum(cells, "failed"),
+        "total_sessions": PracticeSession.objects.filter(user=user).count(),
         "practice_days": len(days),
         "current_streak": current_streak,
         "longest_streak": longest_streak,
-        "average_score": totals["average"],
-        "best_score": totals["best"],
+        "average_score": _average(cells),
+        "best_score": _best(cells),
         "last_7_days": last_week,
         "previous_7_days": previous_week,
-        "comparison": {
-            "analyses_change": last_week["analyses"] - previous_week["analyses"],
-            "practice_days_change": last_week["practice_days"] - previous_week["practice_days"],
-            "average_score_change": score_change,
-        },
-        "daily": series,
-        "videos": videos,
-        "weakest_body_parts": parts[:WEAKEST_COUNT],
+        "comparison": _comparison(last_week, previous_week),
+        "daily": _daily_series(by_day, series_first),
+        "videos": _videos(analyses, by_video),
+        "weakest_body_parts": _weakest_parts(analyses, day_start(series_first, tz)),
     }

@@ -1,4 +1,4 @@
-"""`GET /api/v1/stats/`: the caller's progress (DESIGN §5). Figures come from analyses.stats."""
+"""`GET /api/v1/stats/`: the caller's progress. Figures come from analyses.stats."""
 
 from drf_spectacular.utils import extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors

@@ -1,25 +1,22 @@
-"""Celery tasks: take ids, call services. Services enqueue through `analysis_enqueue`."""
+"""Celery tasks: thin wrappers that take ids and call services.
 
-import logging
+Services import these tasks at the top and start them on commit; a task imports its service inside
+its body, so the two modules never import each other at load time.
+"""
 
 from celery import shared_task
 from django.conf import settings
 
-logger = logging.getLogger(__name__)
-
 
 @shared_task(name="analyses.run_analysis", bind=True, max_retries=None, acks_late=True)
 def run_analysis(self, analysis_id: str) -> str:
-    from analyses.services import analysis_run
+    from analyses.services.pipeline import analysis_run, analysis_run_to_end
 
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        # Eager mode has no broker to hold a retry's countdown: the retries run here.
+        return analysis_run_to_end(analysis_id=analysis_id)
     outcome = analysis_run(analysis_id=analysis_id)
     if outcome.retry_in is not None:
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            # Eager mode has no broker to hold a countdown: run the retry inline after the wait.
-            import time
-
-            time.sleep(min(outcome.retry_in, settings.ANALYSIS_RETRY_BACKOFF_MAX_SECONDS))
-            return run_analysis.run(analysis_id)
         # Attempts are bounded by the row (ANALYSIS_MAX_ATTEMPTS), not by Celery's counter.
         raise self.retry(countdown=outcome.retry_in, max_retries=None)
     return outcome.status
@@ -27,16 +24,21 @@ def run_analysis(self, analysis_id: str) -> str:
 
 @shared_task(name="analyses.recover_stuck")
 def recover_stuck() -> dict:
-    from analyses.services import analyses_recover_stuck
+    from analyses.services.maintenance import analyses_recover_stuck
 
     return analyses_recover_stuck()
 
 
-def analysis_enqueue(*, analysis_id) -> None:
-    """Called on commit by the services. A broker outage leaves the row pending for the beat job."""
-    try:
-        run_analysis.delay(str(analysis_id))
-    except Exception as exc:
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            raise
-        logger.warning("analysis %s not enqueued (%r); the recovery job will pick it up", analysis_id, exc)
+@shared_task(name="analyses.purge_frames")
+def purge_frames() -> dict:
+    from analyses.services.maintenance import frames_purge
+
+    summary = frames_purge()
+    return {"purged": summary.purged, "missing_files": summary.missing_files, "skipped": summary.skipped}
+
+
+@shared_task(name="analyses.end_idle_sessions")
+def end_idle_sessions() -> int:
+    from analyses.services.sessions import sessions_end_idle
+
+    return sessions_end_idle()

@@ -8,7 +8,7 @@ a bench PostgreSQL database (`dancecoach_faults`) and Redis db 12, then these sc
   redis     Redis is stopped for 10 s under load (reads and submissions keep coming)
   postgres  PostgreSQL is stopped for a few seconds under load, then started
 
-Decision for the Redis outage (DESIGN §7 and analyses/tasks.py): a submission is stored in
+Decision for the Redis outage (docs/operations.md): a submission is stored in
 PostgreSQL first; if the broker is down the task is not queued, the row stays `pending` and the
 client gets its 202 with the row. The recovery job (`analyses.recover_stuck`, run by beat every
 minute; here called by this script every few seconds with ANALYSIS_STUCK_AFTER_SECONDS=10)
@@ -182,7 +182,7 @@ class Bench:
     def recover(self) -> dict:
         from django.db import close_old_connections
 
-        from analyses.services import analyses_recover_stuck
+        from analyses.services.maintenance import analyses_recover_stuck
 
         close_old_connections()
         try:

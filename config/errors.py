@@ -14,6 +14,43 @@ from rest_framework import exceptions, status
 logger = logging.getLogger(__name__)
 
 
+class ApplicationError(Exception):
+    """A refusal by the app's own rules, raised by services: a code, a sentence, the field at fault.
+
+    Commands and the admin show the sentence; the API shows it in the error shape (ApiExceptionHandler).
+    """
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, message: str, *, code: str, field: str | None = None):
+        super().__init__(message)
+        self.message, self.code, self.field = message, code, field
+
+
+class NotFoundError(ApplicationError):
+    status_code = status.HTTP_404_NOT_FOUND
+
+    def __init__(self, message: str, *, code: str = "not_found"):
+        super().__init__(message, code=code)
+
+
+class ForbiddenError(ApplicationError):
+    status_code = status.HTTP_403_FORBIDDEN
+
+    def __init__(self, message: str, *, code: str = "permission_denied"):
+        super().__init__(message, code=code)
+
+
+def api_exception(error: ApplicationError) -> exceptions.APIException:
+    """The DRF exception that gives an ApplicationError its place in the error shape."""
+    if error.status_code == status.HTTP_404_NOT_FOUND:
+        return exceptions.NotFound(error.message, code=error.code)
+    if error.status_code == status.HTTP_403_FORBIDDEN:
+        return exceptions.PermissionDenied(error.message, code=error.code)
+    detail = {error.field: [error.message]} if error.field else [error.message]
+    return exceptions.ValidationError(detail, code=error.code)
+
+
 class RequestTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is larger than the server accepts."
@@ -34,6 +71,8 @@ class ServiceUnavailable(exceptions.APIException):
 
 class ApiExceptionHandler(ExceptionHandler):
     def convert_known_exceptions(self, exc):
+        if isinstance(exc, ApplicationError):
+            return api_exception(exc)
         # Django raises this while DRF reads the body; left alone it would be a 500.
         if isinstance(exc, RequestDataTooBig):
             return RequestTooLarge()

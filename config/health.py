@@ -8,6 +8,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 
+from config.celery import app
+
 logger = logging.getLogger(__name__)
 
 
@@ -34,8 +36,6 @@ def _check_cache() -> None:
 def _check_broker() -> str | None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return "eager"
-    from config.celery import app
-
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
     return None

@@ -1,6 +1,6 @@
 """All configuration, read from the environment here and nowhere else.
 
-With nothing set this is the embedded default (DESIGN §2): SQLite, local-memory
+With nothing set this is the embedded default: SQLite, local-memory
 cache, Celery eager, local pose analyzer, DEBUG on. Production sets DEBUG=false,
 SECRET_KEY, DATABASE_URL, REDIS_URL and friends (see .env.example).
 """
@@ -37,7 +37,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "t
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.CoachAdminConfig",  # django.contrib.admin with the staff reports
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -127,7 +127,7 @@ if DATABASE_URL:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_SERVER_SIDE_BINDING", True):
         # Server-side parameters let psycopg prepare a query the fifth time a connection runs it:
         # PostgreSQL then skips planning, which cost more than running the API's short queries
-        # against the analyses table's many indexes (1.4 ms planning for a 0.15 ms history page).
+        # against the analyses table's many indexes (docs/benchmarks.md).
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             server_side_binding=True, prepare_threshold=env_int("DB_PREPARE_THRESHOLD", 5)
         )
@@ -175,6 +175,12 @@ if REDIS_URL:
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "dancecoach"}}
+# What one process keeps for itself a short while (analyses.services.videos): local memory, never shared.
+CACHES["process"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "process",
+    "OPTIONS": {"MAX_ENTRIES": 2000},
+}
 
 # --- Channel layer (live analysis status over WebSocket) --------------------------------------
 
@@ -288,7 +294,7 @@ SPECTACULAR_SETTINGS = {
 # --- Rate limits (django-ratelimit counters in the cache) ------------------------
 
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
-# Decision (DESIGN §7): when the cache is unreachable the limits open rather than
+# When the cache is unreachable the limits open rather than
 # lock every user out; the outage is logged by django-redis.
 RATELIMIT_FAIL_OPEN = True
 RATE_LIMITS = {
@@ -363,7 +369,7 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
-# Don't lose or loop tasks (DESIGN §6): ack after the work, requeue if the worker dies,
+# Don't lose or loop tasks: ack after the work, requeue if the worker dies,
 # take one task at a time, bound every task, and keep the broker's redelivery later
 # than the hard limit so a slow task is never handed out twice while still running.
 CELERY_TASK_ACKS_LATE = True

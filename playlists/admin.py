@@ -4,20 +4,12 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef
 from django.utils.html import format_html
-from rest_framework import exceptions
 
+from config.errors import ApplicationError
 from playlists import services
 from playlists.models import Playlist, PlaylistItem, ReferencePoseTrack, Video
 from playlists.reference_tracks import InvalidReferenceTrack
 from playlists.youtube import InvalidYouTubeURL, is_youtube_id, youtube_id_from_url
-
-
-def _messages_of(exc: exceptions.ValidationError) -> list[str]:
-    detail = exc.detail
-    if isinstance(detail, dict):
-        return [str(m) for value in detail.values() for m in (value if isinstance(value, list) else [value])]
-    return [str(m) for m in (detail if isinstance(detail, list) else [detail])]
-
 
 # --- Videos ------------------------------------------------------------------------------
 
@@ -147,9 +139,8 @@ class PlaylistAdmin(admin.ModelAdmin):
                     services.playlist_item_add(
                         playlist=playlist, video=item_form.cleaned_data["video"], position=position
                     )
-        except exceptions.ValidationError as exc:
-            for message in _messages_of(exc):
-                self.message_user(request, f"Videos not changed: {message}", level=messages.ERROR)
+        except ApplicationError as exc:
+            self.message_user(request, f"Videos not changed: {exc.message}", level=messages.ERROR)
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
 

@@ -1,4 +1,4 @@
-"""Videos, playlists and reference tracks (DESIGN §5): views check shape and access, services write."""
+"""Videos, playlists and reference tracks: views check shape and access, services write."""
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema

@@ -4,10 +4,6 @@ from django.db.models import Q
 
 from playlists.youtube import youtube_watch_url
 
-LANDMARKS = 33
-VALUES_PER_LANDMARK = 4  # x, y, z, visibility
-FRAME_BYTES = LANDMARKS * VALUES_PER_LANDMARK * 4  # float32
-
 
 class Video(models.Model):
     """One row per YouTube video, whatever URL form it was first seen under."""

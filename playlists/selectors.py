@@ -9,9 +9,9 @@ from typing import NamedTuple
 import numpy as np
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
-from rest_framework import exceptions
 
 from accounts.models import User
+from config.errors import ForbiddenError, NotFoundError
 from playlists.models import Playlist, PlaylistItem, ReferencePoseTrack, Video
 from playlists.reference_tracks import frames_from_bytes
 from playlists.youtube import InvalidYouTubeURL, youtube_id_from_url
@@ -51,7 +51,7 @@ def video_list(*, search: str | None = None) -> QuerySet[Video]:
 def video_get(*, video_id: int) -> Video:
     video = Video.objects.annotate(has_reference=_has_reference()).filter(pk=video_id).first()
     if video is None:
-        raise exceptions.NotFound("No such video.")
+        raise NotFoundError("No such video.")
     return video
 
 
@@ -87,9 +87,9 @@ def playlist_get(*, user: User, playlist_id: int, for_write: bool = False, with_
         playlists = playlists.prefetch_related(Prefetch("items", queryset=items, to_attr="ordered_items"))
     playlist = playlists.first()
     if playlist is None:
-        raise exceptions.NotFound("No such playlist.")
+        raise NotFoundError("No such playlist.")
     if for_write and playlist.owner_id != user.pk:
-        raise exceptions.PermissionDenied("Only the owner can change this playlist.")
+        raise ForbiddenError("Only the owner can change this playlist.")
     for item in getattr(playlist, "ordered_items", ()):
         item.video.has_reference = item.video_has_reference
     return playlist

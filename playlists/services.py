@@ -15,9 +15,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
-from rest_framework import exceptions
 
 from accounts.models import User
+from config.errors import ApplicationError, NotFoundError
 from playlists.models import Playlist, PlaylistItem, ReferencePoseTrack, Video
 from playlists.reference_tracks import InvalidReferenceTrack, ParsedTrack, parse_track
 from playlists.youtube import InvalidYouTubeURL, youtube_id_from_url
@@ -41,13 +41,13 @@ def video_get_or_create(*, youtube_url: str, title: str | None = None) -> tuple[
     Safe when two requests race for the same new id: the loser's insert fails on the
     unique id inside a savepoint and it returns the winner's row. A title fills in a
     missing one and never overwrites; it comes from staff or tools only (the catalogue is
-    shared: a dancer's title belongs to their playlist item). An invalid URL raises a
-    ValidationError on `youtube_url` with code `invalid_youtube_url`.
+    shared: a dancer's title belongs to their playlist item). An invalid URL raises an
+    ApplicationError on `youtube_url` with code `invalid_youtube_url`.
     """
     try:
         youtube_id = youtube_id_from_url(youtube_url)
     except InvalidYouTubeURL as exc:
-        raise exceptions.ValidationError({"youtube_url": [str(exc)]}, code="invalid_youtube_url") from exc
+        raise ApplicationError(str(exc), code="invalid_youtube_url", field="youtube_url") from exc
     title = (title or "").strip()[:TITLE_MAX_LENGTH]
 
     video = _video_find(youtube_id)
@@ -69,20 +69,18 @@ def video_get_or_create(*, youtube_url: str, title: str | None = None) -> tuple[
 def _name_clean(name) -> str:
     name = (name or "").strip()
     if not name:
-        raise exceptions.ValidationError({"name": ["A playlist needs a name."]}, code="blank")
+        raise ApplicationError("A playlist needs a name.", code="blank", field="name")
     limit = min(settings.PLAYLIST_NAME_MAX_LENGTH, Playlist._meta.get_field("name").max_length)
     if len(name) > limit:
-        raise exceptions.ValidationError(
-            {"name": [f"A playlist name has at most {limit} characters."]}, code="max_length"
-        )
+        raise ApplicationError(f"A playlist name has at most {limit} characters.", code="max_length", field="name")
     return name
 
 
 def _description_clean(description) -> str:
     description = (description or "").strip()
     if len(description) > DESCRIPTION_MAX_LENGTH:
-        raise exceptions.ValidationError(
-            {"description": [f"A description has at most {DESCRIPTION_MAX_LENGTH} characters."]}, code="max_length"
+        raise ApplicationError(
+            f"A description has at most {DESCRIPTION_MAX_LENGTH} characters.", code="max_length", field="description"
         )
     return description
 
@@ -95,9 +93,8 @@ def playlist_create(*, owner: User, name: str, description: str = "", is_public:
         User.objects.select_for_update().filter(pk=owner.pk).first()
         limit = settings.PLAYLISTS_PER_USER_MAX
         if Playlist.objects.filter(owner=owner).count() >= limit:
-            raise exceptions.ValidationError(
-                [f"You already have {limit} playlists, the most allowed; delete one first."],
-                code="too_many_playlists",
+            raise ApplicationError(
+                f"You already have {limit} playlists, the most allowed; delete one first.", code="too_many_playlists"
             )
         return Playlist.objects.create(owner=owner, name=name, description=description, is_public=is_public)
 
@@ -128,7 +125,7 @@ def _locked(playlist: Playlist) -> Playlist:
     try:
         return Playlist.objects.select_for_update().get(pk=playlist.pk)
     except Playlist.DoesNotExist as exc:
-        raise exceptions.NotFound("No such playlist.") from exc
+        raise NotFoundError("No such playlist.") from exc
 
 
 def _item_ids_in_order(playlist: Playlist) -> list[int]:
@@ -160,19 +157,19 @@ def playlist_item_add(
     """Insert the video at `position` (the end when None or past the end), under the owner's own
     `title` for it (shown in this playlist only, never in the shared catalogue).
 
-    A video already in the playlist is a 400 `duplicate_video`; a full playlist a 400
+    A video already in the playlist is an ApplicationError `duplicate_video`; a full playlist
     `playlist_full`.
     """
     if position is not None and position < 0:
-        raise exceptions.ValidationError({"position": ["A position is 0 or more."]}, code="min_value")
+        raise ApplicationError("A position is 0 or more.", code="min_value", field="position")
     with transaction.atomic():
         locked = _locked(playlist)
         ids = _item_ids_in_order(locked)
         if PlaylistItem.objects.filter(playlist=locked, video=video).exists():
-            raise exceptions.ValidationError(["This video is already in the playlist."], code="duplicate_video")
+            raise ApplicationError("This video is already in the playlist.", code="duplicate_video")
         limit = settings.PLAYLIST_MAX_ITEMS
         if len(ids) >= limit:
-            raise exceptions.ValidationError([f"A playlist holds at most {limit} videos."], code="playlist_full")
+            raise ApplicationError(f"A playlist holds at most {limit} videos.", code="playlist_full")
         at = len(ids) if position is None or position >= len(ids) else position
         try:
             with transaction.atomic():
@@ -181,9 +178,7 @@ def playlist_item_add(
                     playlist=locked, video=video, position=len(ids), title=(title or "").strip()[:TITLE_MAX_LENGTH]
                 )
         except IntegrityError as exc:  # the unique (playlist, video) caught what the check missed
-            raise exceptions.ValidationError(
-                ["This video is already in the playlist."], code="duplicate_video"
-            ) from exc
+            raise ApplicationError("This video is already in the playlist.", code="duplicate_video") from exc
         if at < len(ids):
             _positions_write(locked, [*ids[:at], item.pk, *ids[at:]])
             item.position = at
@@ -197,7 +192,7 @@ def playlist_item_remove(*, playlist: Playlist, video: Video) -> None:
         locked = _locked(playlist)
         deleted, _ = PlaylistItem.objects.filter(playlist=locked, video=video).delete()
         if not deleted:
-            raise exceptions.NotFound("This video is not in the playlist.")
+            raise NotFoundError("This video is not in the playlist.")
         _positions_write(locked, _item_ids_in_order(locked))
         _touch(playlist)
 
@@ -206,7 +201,7 @@ def playlist_reorder(*, playlist: Playlist, video_ids: Sequence[int]) -> None:
     """Put the playlist's videos in the order of `video_ids`, which must be exactly its current videos."""
     video_ids = list(video_ids)
     if len(set(video_ids)) != len(video_ids):
-        raise exceptions.ValidationError({"video_ids": ["Each video may appear only once."]}, code="duplicate_video")
+        raise ApplicationError("Each video may appear only once.", code="duplicate_video", field="video_ids")
     with transaction.atomic():
         locked = _locked(playlist)
         item_by_video = dict(PlaylistItem.objects.filter(playlist=locked).values_list("video_id", "id"))
@@ -218,9 +213,10 @@ def playlist_reorder(*, playlist: Playlist, video_ids: Sequence[int]) -> None:
                 parts.append(f"missing {missing}")
             if extra:
                 parts.append(f"not in the playlist {extra}")
-            raise exceptions.ValidationError(
-                {"video_ids": [f"Send exactly the playlist's current videos ({'; '.join(parts)})."]},
+            raise ApplicationError(
+                f"Send exactly the playlist's current videos ({'; '.join(parts)}).",
                 code="video_ids_mismatch",
+                field="video_ids",
             )
         _positions_write(locked, [item_by_video[v] for v in video_ids])
         _touch(playlist)

@@ -22,6 +22,7 @@ import httpx2
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
+from PIL import Image, ImageOps
 
 from .base import (
     AnalyzerError,
@@ -30,9 +31,6 @@ from .base import (
     PermanentAnalyzerError,
     TransientAnalyzerError,
 )
-
-# The stable Flash model the google-genai 3.6.1 README uses throughout.
-DEFAULT_MODEL = "gemini-3.8-flash"
 
 PROVIDER = "gemini"
 
@@ -155,8 +153,6 @@ def close_clients() -> None:
 
 def downscale_frame(data: bytes, *, max_side: int = 768) -> tuple[bytes, str]:
     """Bound the long side to `max_side` (JPEG, quality 85); small images pass through unchanged."""
-    from PIL import Image, ImageOps
-
     with Image.open(io.BytesIO(data)) as img:
         mime = Image.MIME.get(img.format or "", "image/jpeg")
         width, height = img.size
@@ -501,19 +497,22 @@ def _safety_error(reason: str, tokens: tuple[int, int]) -> PermanentAnalyzerErro
     return err
 
 
+def _frame_for_gemini(data: bytes | None) -> tuple[bytes | None, str | None]:
+    if data is None:
+        return None, None
+    try:
+        return downscale_frame(data)
+    except Exception:  # Pillow raises many exception types for bad images
+        raise PermanentAnalyzerError("invalid_frame", "invalid_frame: the frame could not be decoded") from None
+
+
 def analyze(inp: AnalyzerInput, *, config: GeminiConfig) -> AnalyzerResult:
     """Score the dancer's frame against the reference; one call, plus one repair call if the output is invalid."""
     _require_key(config)
     if inp.frame is None and not inp.pose_details:
         raise PermanentAnalyzerError("frame_required", "frame_required: Gemini needs the frame or pose figures")
 
-    frame, frame_mime = (None, None)
-    if inp.frame is not None:
-        try:
-            frame, frame_mime = downscale_frame(inp.frame)
-        except Exception:  # Pillow raises many exception types for bad images
-            raise PermanentAnalyzerError("invalid_frame", "invalid_frame: the frame could not be decoded") from None
-
+    frame, frame_mime = _frame_for_gemini(inp.frame)
     client = get_client(config)
     parts, reference_kind, (start, end) = _build_contents(inp, config, frame, frame_mime)
     contents: list[types.Content] = [types.Content(role="user", parts=parts)]
@@ -605,7 +604,6 @@ def describe_clip(
 
 
 __all__ = [
-    "DEFAULT_MODEL",
     "RESPONSE_SCHEMA",
     "GeminiConfig",
     "analyze",

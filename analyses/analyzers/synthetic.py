@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 from .base import LANDMARK_COUNT
 
@@ -66,72 +67,75 @@ def pose_from_angles(
     `center` is the mid-hip point and `scale` the body height, both in frame units.
     """
     h = float(scale)
-    cx, cy = float(center[0]), float(center[1])
     pts = np.zeros((LANDMARK_COUNT, 4), dtype=np.float64)
     pts[:, 3] = visibility
-
-    # Torso axes: u points up the spine, lft towards the dancer's left (image +x when upright).
+    # Torso axes: `up` points up the spine, `lft` towards the dancer's left (image +x when upright).
     s, c = _unit(lean)
-    up = np.array([s, -c])
-    lft = np.array([c, s])
-    mid_hip = np.array([cx, cy])
+    up, lft = np.array([s, -c]), np.array([c, s])
+    mid_hip = np.array([float(center[0]), float(center[1])])
     mid_sh = mid_hip + _TORSO * h * up
+    _arms(pts, mid_sh, up, lft, h, (left_shoulder, left_elbow), (right_shoulder, right_elbow))
+    _legs(pts, mid_hip, h, (left_hip, left_knee), (right_hip, right_knee))
+    _head(pts, mid_sh, up, lft, h, head_tilt)
+    return pts
 
-    def put(i, xy, z=0.0):
-        pts[i, 0], pts[i, 1], pts[i, 2] = xy[0], xy[1], z
 
-    for side, sh_i, el_i, wr_i, pk_i, ix_i, th_i, elev, bend in (
-        (1.0, 11, 13, 15, 17, 19, 21, left_shoulder, left_elbow),
-        (-1.0, 12, 14, 16, 18, 20, 22, right_shoulder, right_elbow),
+def _put(pts: np.ndarray, i: int, xy, z: float = 0.0) -> None:
+    pts[i, 0], pts[i, 1], pts[i, 2] = xy[0], xy[1], z
+
+
+def _arms(pts, mid_sh, up, lft, h: float, left: tuple[float, float], right: tuple[float, float]) -> None:
+    for side, sh_i, el_i, wr_i, pk_i, ix_i, th_i, (elev, bend) in (
+        (1.0, 11, 13, 15, 17, 19, 21, left),
+        (-1.0, 12, 14, 16, 18, 20, 22, right),
     ):
         shoulder = mid_sh + side * _SHOULDER_HALF * h * lft
         a, b = _unit(elev)
-        upper = b * -up + a * side * lft
-        elbow = shoulder + _UPPER_ARM * h * upper
+        elbow = shoulder + _UPPER_ARM * h * (b * -up + a * side * lft)
         a, b = _unit(elev + bend)
         fore = b * -up + a * side * lft
         wrist = elbow + _FOREARM * h * fore
         # Bent elbows bring the hand towards the camera; MediaPipe z is negative there.
         z_wrist = -0.5 * _FOREARM * h * math.sin(math.radians(min(abs(bend), 90.0)))
         across = np.array([-fore[1], fore[0]]) * side
-        put(sh_i, shoulder)
-        put(el_i, elbow)
-        put(wr_i, wrist, z_wrist)
-        put(pk_i, wrist + _HAND * h * (0.9 * fore - 0.3 * across), z_wrist)
-        put(ix_i, wrist + _HAND * h * fore, z_wrist)
-        put(th_i, wrist + _HAND * h * (0.5 * fore + 0.4 * across), z_wrist)
+        _put(pts, sh_i, shoulder)
+        _put(pts, el_i, elbow)
+        _put(pts, wr_i, wrist, z_wrist)
+        _put(pts, pk_i, wrist + _HAND * h * (0.9 * fore - 0.3 * across), z_wrist)
+        _put(pts, ix_i, wrist + _HAND * h * fore, z_wrist)
+        _put(pts, th_i, wrist + _HAND * h * (0.5 * fore + 0.4 * across), z_wrist)
 
-    down = np.array([0.0, 1.0])
-    out = np.array([1.0, 0.0])
-    for side, hip_i, kn_i, an_i, he_i, ft_i, angle, bend in (
-        (1.0, 23, 25, 27, 29, 31, left_hip, left_knee),
-        (-1.0, 24, 26, 28, 30, 32, right_hip, right_knee),
+
+def _legs(pts, mid_hip, h: float, left: tuple[float, float], right: tuple[float, float]) -> None:
+    down, out = np.array([0.0, 1.0]), np.array([1.0, 0.0])
+    for side, hip_i, kn_i, an_i, he_i, ft_i, (angle, bend) in (
+        (1.0, 23, 25, 27, 29, 31, left),
+        (-1.0, 24, 26, 28, 30, 32, right),
     ):
         hip = mid_hip + side * _HIP_HALF * h * out
         a, b = _unit(angle)
-        thigh = b * down + a * side * out
-        knee = hip + _THIGH * h * thigh
+        knee = hip + _THIGH * h * (b * down + a * side * out)
         a, b = _unit(angle - bend)
         shin = b * down + a * side * out
         ankle = knee + _SHIN * h * shin
-        put(hip_i, hip)
-        put(kn_i, knee, -0.3 * _THIGH * h * math.sin(math.radians(min(abs(bend), 90.0))))
-        put(an_i, ankle)
-        put(he_i, ankle + _HEEL * h * shin)
-        put(ft_i, ankle + _FOOT * h * (0.5 * shin + 0.85 * side * out), -_FOOT * h)
+        _put(pts, hip_i, hip)
+        _put(pts, kn_i, knee, -0.3 * _THIGH * h * math.sin(math.radians(min(abs(bend), 90.0))))
+        _put(pts, an_i, ankle)
+        _put(pts, he_i, ankle + _HEEL * h * shin)
+        _put(pts, ft_i, ankle + _FOOT * h * (0.5 * shin + 0.85 * side * out), -_FOOT * h)
 
-    # Head: tilt rotates the neck axis towards the dancer's left.
-    s, c = _unit(head_tilt)
-    hu = c * up + s * lft
-    hl = c * lft - s * up
+
+def _head(pts, mid_sh, up, lft, h: float, tilt: float) -> None:
+    # The tilt rotates the neck axis towards the dancer's left.
+    s, c = _unit(tilt)
+    hu, hl = c * up + s * lft, c * lft - s * up
     nose = mid_sh + _NECK * h * hu
-    put(0, nose, -0.12 * h)
+    _put(pts, 0, nose, -0.12 * h)
     for side, inner, eye, outer, ear, mouth in ((1.0, 1, 2, 3, 7, 9), (-1.0, 4, 5, 6, 8, 10)):
         for i, d in ((inner, 0.012), (eye, 0.022), (outer, 0.032)):
-            put(i, nose + h * (side * d * hl + 0.022 * hu), -0.11 * h)
-        put(ear, nose + h * (side * 0.05 * hl + 0.01 * hu), -0.06 * h)
-        put(mouth, nose + h * (side * 0.018 * hl - 0.022 * hu), -0.11 * h)
-    return pts
+            _put(pts, i, nose + h * (side * d * hl + 0.022 * hu), -0.11 * h)
+        _put(pts, ear, nose + h * (side * 0.05 * hl + 0.01 * hu), -0.06 * h)
+        _put(pts, mouth, nose + h * (side * 0.018 * hl - 0.022 * hu), -0.11 * h)
 
 
 def random_plausible_pose(rng: np.random.Generator) -> np.ndarray:
@@ -203,8 +207,6 @@ def dicts_to_array(keypoints: Sequence[dict]) -> np.ndarray:
 
 def render_pose_jpeg(landmarks, width: int = 640, height: int = 480, quality: int = 85) -> bytes:
     """The skeleton drawn on a dark background, as JPEG bytes (landmarks: array or dicts)."""
-    from PIL import Image, ImageDraw  # only the demo and tests draw
-
     if isinstance(landmarks, list | tuple) and landmarks and isinstance(landmarks[0], dict):
         landmarks = dicts_to_array(landmarks)
     arr = np.asarray(landmarks, dtype=np.float64)

@@ -6,11 +6,13 @@ import time
 import zlib
 
 import pytest
+from django.core.cache import caches
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from analyses import runner, services
+from analyses import analyzing
 from analyses.models import Analysis, PracticeSession
+from analyses.services import pipeline, sessions, submissions
 from analyses.tests.factories import (
     AnalysisFactory,
     PracticeSessionFactory,
@@ -35,13 +37,13 @@ def codes(response):
 def analyzer_calls(monkeypatch):
     """Count real analyzer executions while letting them run."""
     calls = []
-    real = runner.analysis_execute
+    real = analyzing.analyze
 
     def counting(*, analysis):
         calls.append(analysis.pk)
         return real(analysis=analysis)
 
-    monkeypatch.setattr(runner, "analysis_execute", counting)
+    monkeypatch.setattr(analyzing, "analyze", counting)
     return calls
 
 
@@ -49,7 +51,7 @@ def analyzer_calls(monkeypatch):
 def enqueued(monkeypatch):
     """Record enqueued analyses instead of running them."""
     calls = []
-    monkeypatch.setattr("analyses.tasks.analysis_enqueue", lambda *, analysis_id: calls.append(analysis_id))
+    monkeypatch.setattr("analyses.services.pipeline.analysis_enqueue", lambda *, analysis_id: calls.append(analysis_id))
     return calls
 
 
@@ -177,7 +179,7 @@ def test_someone_elses_session_is_a_404_and_leaves_nothing(auth_client, settings
 
 def test_an_ended_session_is_refused(auth_client):
     session = PracticeSessionFactory(user=auth_client.user, video=VideoFactory(youtube_id="dQw4w9WgXcQ"))
-    services.session_end(session=session)
+    sessions.session_end(session=session)
     r = auth_client.post(ANALYSES, submission(session_id=str(session.pk)), format="json")
     assert ("session_ended", "session_id") in codes(r)
     assert Analysis.objects.count() == 0
@@ -218,7 +220,7 @@ def test_two_users_at_the_same_video_second_get_their_own_results(make_auth_clie
 
 def test_a_second_delivery_of_the_same_task_does_nothing(auth_client, analyzer_calls):
     body = auth_client.post(ANALYSES, submission(), format="json").json()
-    outcome = services.analysis_run(analysis_id=body["id"])
+    outcome = pipeline.analysis_run(analysis_id=body["id"])
     assert outcome.status == "completed" and outcome.retry_in is None
     assert len(analyzer_calls) == 1
     assert Analysis.objects.get(pk=body["id"]).attempts == 1
@@ -229,7 +231,7 @@ def test_queued_analyses_answer_202_and_complete_when_the_task_runs(auth_client,
     assert r.status_code == 202
     assert r.json()["status"] == "pending"
     assert enqueued == [Analysis.objects.get().pk]
-    services.analysis_run(analysis_id=enqueued[0])
+    pipeline.analysis_run(analysis_id=enqueued[0])
     assert auth_client.get(f"{ANALYSES}{enqueued[0]}/").json()["status"] == "completed"
 
 
@@ -243,8 +245,8 @@ def dispatched(monkeypatch):
     def record(what):
         return lambda **kwargs: calls.append((what, threading.current_thread().name, request_id_get()))
 
-    monkeypatch.setattr(services, "analysis_changed_publish", record("event"))
-    monkeypatch.setattr("analyses.tasks.analysis_enqueue", record("enqueue"))
+    monkeypatch.setattr(submissions, "analysis_changed_publish", record("event"))
+    monkeypatch.setattr("analyses.services.pipeline.analysis_enqueue", record("enqueue"))
     return calls
 
 
@@ -277,7 +279,7 @@ def test_wait_returns_early_when_the_analysis_completes(auth_client, enqueued):
 
     def complete_later():
         time.sleep(0.3)
-        from analyses.notify import analysis_changed_publish
+        from analyses.live import analysis_changed_publish
 
         # The test's transaction is not visible to another connection: publish a change the waiter re-reads.
         Analysis.objects.filter(pk=analysis_id).update(status="completed", score=70)
@@ -406,7 +408,7 @@ def test_a_new_reference_track_is_not_answered_with_results_from_before_it(auth_
     reference_track_import(
         video=Video.objects.get(youtube_id="dQw4w9WgXcQ"), data={"fps": 30, "frames": track.tolist()}
     )
-    services.video_memo_clear()  # what the minute of _VIDEO_TTL_SECONDS does in a running process
+    caches["process"].clear()  # what the minute of VIDEO_MEMORY_SECONDS does in a running process
     after = auth_client.post(ANALYSES, body, format="json").json()
     assert after["cached"] is False
     assert after["details"]["reference"] is True

@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from analyses import maintenance, runner
+from analyses import analyzing
 from analyses.analyzers.base import AnalyzerResult
 from analyses.models import Analysis, PracticeSession
+from analyses.services import maintenance
 from analyses.tests.factories import VideoFactory, pose_keypoints
 from analyses.tests.stats_factories import analysis_at
 from playlists.models import Playlist, ReferencePoseTrack, Video
@@ -56,7 +57,7 @@ def counting_analyzer(monkeypatch):
             )
 
     analyzer = Analyzer()
-    monkeypatch.setattr(runner, "analysis_execute", analyzer)
+    monkeypatch.setattr(analyzing, "analyze", analyzer)
     return analyzer
 
 
@@ -249,7 +250,7 @@ def test_purge_frames_counts_a_file_already_gone():
 
 
 def test_the_purge_is_a_daily_beat_job():
-    from analyses.tasks_maintenance import purge_frames
+    from analyses.tasks import purge_frames
     from config.celery import app
 
     entry = django_settings.CELERY_BEAT_SCHEDULE["purge-frames"]

@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from analyses import runner
+from analyses import analyzing
 from analyses.analyzers.base import PermanentAnalyzerError
 from analyses.models import Analysis
 from analyses.tests.factories import AnalysisFactory, submission
@@ -49,7 +49,7 @@ def test_it_keeps_the_analyzers_detail_in_the_log_and_the_stored_row(auth_client
     def failing(*, analysis):
         raise PermanentAnalyzerError("gemini_bad_request", "gemini_bad_request: HTTP 400 upstream said no")
 
-    monkeypatch.setattr(runner, "analysis_execute", failing)
+    monkeypatch.setattr(analyzing, "analyze", failing)
     caplog.set_level(logging.INFO, logger="analyses.services")
     response = auth_client.post("/api/v1/analyses/", submission(language="en"), format="json")
     assert response.json()["error"]["message"] == "The AI coach could not analyse this frame."

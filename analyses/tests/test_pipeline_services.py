@@ -7,13 +7,15 @@ import threading
 import time
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import close_old_connections
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
-from analyses import runner, services
+from analyses import analyzing
 from analyses.models import Analysis
+from analyses.services import maintenance
 from analyses.tests.factories import frame_b64, submission
 from bench.fake_gemini import FakeGemini
 
@@ -60,14 +62,14 @@ def test_a_real_worker_completes_a_queued_analysis_and_wait_wakes_up(celery_work
 def test_twenty_concurrent_identical_submissions_make_one_analyzer_call(monkeypatch, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     calls = []
-    real = runner.analysis_execute
+    real = analyzing.analyze
 
     def slow_counting(*, analysis):
         calls.append(analysis.pk)
         time.sleep(0.3)  # long enough for the others to pile up behind the single flight
         return real(analysis=analysis)
 
-    monkeypatch.setattr(runner, "analysis_execute", slow_counting)
+    monkeypatch.setattr(analyzing, "analyze", slow_counting)
     user = UserFactory()
     body = submission()
     statuses = []
@@ -130,7 +132,7 @@ def test_a_worker_killed_mid_analysis_leaves_it_to_complete_on_redelivery(make_w
 def test_recovery_requeues_an_analysis_whose_lease_ran_out(celery_worker):
     user = UserFactory()
     client = client_for(user)
-    settings_backup = services.settings.CELERY_TASK_ALWAYS_EAGER
+    settings_backup = django_settings.CELERY_TASK_ALWAYS_EAGER
     r = client.post(ANALYSES, submission(), format="json")
     analysis_id = r.json()["id"]
     wait_final(analysis_id)
@@ -140,6 +142,6 @@ def test_recovery_requeues_an_analysis_whose_lease_ran_out(celery_worker):
     Analysis.objects.filter(pk=analysis_id).update(
         status="processing", lease_until=timezone.now() - timezone.timedelta(seconds=1), score=None
     )
-    assert services.analyses_recover_stuck()["requeued"] == 1
+    assert maintenance.analyses_recover_stuck()["requeued"] == 1
     assert wait_final(analysis_id).status == "completed"
-    assert services.settings.CELERY_TASK_ALWAYS_EAGER == settings_backup
+    assert django_settings.CELERY_TASK_ALWAYS_EAGER == settings_backup

@@ -7,8 +7,8 @@ import django_ratelimit.core
 import pytest
 from django.utils import timezone
 
-from analyses import services
 from analyses.models import Analysis, PracticeSession
+from analyses.services import sessions
 from analyses.tests.factories import submission
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,7 +28,7 @@ def clock(monkeypatch):
 @pytest.fixture
 def enqueued(monkeypatch):
     calls = []
-    monkeypatch.setattr("analyses.tasks.analysis_enqueue", lambda *, analysis_id: calls.append(analysis_id))
+    monkeypatch.setattr("analyses.services.pipeline.analysis_enqueue", lambda *, analysis_id: calls.append(analysis_id))
     return calls
 
 
@@ -132,7 +132,7 @@ def test_it_counts_sessions_not_frames_in_the_stats(auth_client, enqueued):
 
 
 def test_it_stores_the_end_of_idle_sessions_from_the_beat_job(auth_client, enqueued):
-    from analyses.tasks_maintenance import end_idle_sessions
+    from analyses.tasks import end_idle_sessions
 
     first = submit(auth_client).json()
     recent = submit(auth_client, youtube_url="https://youtu.be/aaaaaaaaaaa").json()
@@ -148,6 +148,6 @@ def test_it_ends_an_idle_session_at_its_last_frame_when_the_dancer_ends_it_later
     first = submit(auth_client).json()
     age(first["session_id"], 30 * 60)
     last_frame = Analysis.objects.get(pk=first["id"]).created_at
-    services.session_end(session=PracticeSession.objects.get(pk=first["session_id"]))
+    sessions.session_end(session=PracticeSession.objects.get(pk=first["session_id"]))
     assert PracticeSession.objects.get(pk=first["session_id"]).ended_at == last_frame
     assert last_frame < timezone.now() - timedelta(minutes=29)

@@ -24,8 +24,8 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.tests.factories import UserFactory
 from analyses.failure_messages import failure_message
+from analyses.live import analysis_changed_publish
 from analyses.models import Analysis
-from analyses.notify import analysis_changed_publish
 from analyses.tests.factories import AnalysisFactory, PracticeSessionFactory, submission
 from config.asgi import application
 

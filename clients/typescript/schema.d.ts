@@ -118,6 +118,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/logout/all/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Signs out every device: every refresh token stops working and the live-status sockets close (4401). Access tokens already issued last until they expire. */
+        post: operations["v1_auth_logout_all_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/me/": {
         parameters: {
             query?: never;
@@ -143,7 +160,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Changes the password; every refresh token issued before stops working. */
+        /** @description Changes the password; every token issued before stops working (access tokens too, with 401 `password_changed`) and the live-status sockets close (4401). */
         post: operations["v1_auth_password_create"];
         delete?: never;
         options?: never;
@@ -353,7 +370,7 @@ export interface paths {
         };
         get: operations["v1_videos_list"];
         put?: never;
-        /** @description Gets or creates the video of a YouTube URL (any URL form of one video gives the same row). */
+        /** @description Gets or creates the video of a YouTube URL (any URL form of one video gives the same row). The catalogue is shared: only staff give a video its title (filling a missing one); a dancer names a video on their playlist item instead. */
         post: operations["v1_videos_create"];
         delete?: never;
         options?: never;
@@ -739,6 +756,7 @@ export interface components {
              * @description * `blank` - blank
              *     * `frame_too_large` - frame_too_large
              *     * `frame_too_many_pixels` - frame_too_many_pixels
+             *     * `frame_too_many_scans` - frame_too_many_scans
              *     * `invalid` - invalid
              *     * `invalid_base64` - invalid_base64
              *     * `invalid_frame` - invalid_frame
@@ -749,7 +767,7 @@ export interface components {
              *     * `unsupported_frame_format` - unsupported_frame_format
              * @enum {string}
              */
-            code: "blank" | "frame_too_large" | "frame_too_many_pixels" | "invalid" | "invalid_base64" | "invalid_frame" | "max_length" | "null" | "null_characters_not_allowed" | "required" | "unsupported_frame_format";
+            code: "blank" | "frame_too_large" | "frame_too_many_pixels" | "frame_too_many_scans" | "invalid" | "invalid_base64" | "invalid_frame" | "max_length" | "null" | "null_characters_not_allowed" | "required" | "unsupported_frame_format";
             detail: string;
         };
         AnalysisStartAliasValidationError: {
@@ -1140,6 +1158,8 @@ export interface components {
         PlaylistItem: {
             /** @description 0-based, contiguous. */
             readonly position: number;
+            /** @description The owner's own title for the video here ('' if none). */
+            readonly title: string;
             readonly video: components["schemas"]["Video"];
             /** Format: date-time */
             readonly added_at: string;
@@ -1152,7 +1172,7 @@ export interface components {
             youtube_url?: string;
             /** @description Either this or `youtube_url`. */
             video_id?: number;
-            /** @description With `youtube_url` only. */
+            /** @description Your own title for the video in this playlist (not the shared catalogue's). */
             title?: string;
             /**
              * Format: int64
@@ -1453,6 +1473,7 @@ export interface components {
              * @description * `blank` - blank
              *     * `frame_too_large` - frame_too_large
              *     * `frame_too_many_pixels` - frame_too_many_pixels
+             *     * `frame_too_many_scans` - frame_too_many_scans
              *     * `invalid` - invalid
              *     * `invalid_base64` - invalid_base64
              *     * `invalid_frame` - invalid_frame
@@ -1463,7 +1484,7 @@ export interface components {
              *     * `unsupported_frame_format` - unsupported_frame_format
              * @enum {string}
              */
-            code: "blank" | "frame_too_large" | "frame_too_many_pixels" | "invalid" | "invalid_base64" | "invalid_frame" | "max_length" | "null" | "null_characters_not_allowed" | "required" | "unsupported_frame_format";
+            code: "blank" | "frame_too_large" | "frame_too_many_pixels" | "frame_too_many_scans" | "invalid" | "invalid_base64" | "invalid_frame" | "max_length" | "null" | "null_characters_not_allowed" | "required" | "unsupported_frame_format";
             detail: string;
         };
         V1AnalysesCreateValidationError: {
@@ -1674,6 +1695,7 @@ export interface components {
             type: "validation_error";
             errors: components["schemas"]["V1AuthLoginCreateError"][];
         };
+        V1AuthLogoutAllCreateErrorResponse400: components["schemas"]["ParseErrorResponse"];
         V1AuthLogoutCreateError: components["schemas"]["V1AuthLogoutCreateNonFieldErrorsErrorComponent"] | components["schemas"]["V1AuthLogoutCreateRefreshTokenErrorComponent"];
         V1AuthLogoutCreateErrorResponse400: components["schemas"]["V1AuthLogoutCreateValidationError"] | components["schemas"]["ParseErrorResponse"];
         V1AuthLogoutCreateNonFieldErrorsErrorComponent: {
@@ -2212,13 +2234,14 @@ export interface components {
             attr: "video_ids";
             /**
              * @description * `duplicate_video` - duplicate_video
+             *     * `max_length` - max_length
              *     * `not_a_list` - not_a_list
              *     * `null` - null
              *     * `required` - required
              *     * `video_ids_mismatch` - video_ids_mismatch
              * @enum {string}
              */
-            code: "duplicate_video" | "not_a_list" | "null" | "required" | "video_ids_mismatch";
+            code: "duplicate_video" | "max_length" | "not_a_list" | "null" | "required" | "video_ids_mismatch";
             detail: string;
         };
         V1PlaylistsReorderCreateVideoIdsINDEXErrorComponent: {
@@ -2535,9 +2558,10 @@ export interface components {
              *     * `null` - null
              *     * `null_characters_not_allowed` - null_characters_not_allowed
              *     * `surrogate_characters_not_allowed` - surrogate_characters_not_allowed
+             *     * `title_staff_only` - title_staff_only
              * @enum {string}
              */
-            code: "invalid" | "max_length" | "null" | "null_characters_not_allowed" | "surrogate_characters_not_allowed";
+            code: "invalid" | "max_length" | "null" | "null_characters_not_allowed" | "surrogate_characters_not_allowed" | "title_staff_only";
             detail: string;
         };
         V1VideosCreateValidationError: {
@@ -2624,6 +2648,7 @@ export interface components {
         VideoCreateRequest: {
             /** @example https://youtu.be/dQw4w9WgXcQ */
             youtube_url: string;
+            /** @description Staff only: fills a missing title. */
             title?: string;
         };
         VideoStats: {
@@ -3323,6 +3348,104 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["V1AuthLogoutCreateErrorResponse400"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"];
+                };
+            };
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"];
+                };
+            };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse406"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse413"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse429"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse500"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse503"];
+                };
+            };
+        };
+    };
+    v1_auth_logout_all_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V1AuthLogoutAllCreateErrorResponse400"];
                 };
             };
             401: {

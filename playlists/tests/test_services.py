@@ -3,8 +3,8 @@ import threading
 import pytest
 from django.db import connection
 from django.db.models import Max
-from rest_framework import exceptions
 
+from config.errors import ApplicationError
 from playlists import services
 from playlists.models import PlaylistItem, Video
 from playlists.tests.factories import PlaylistFactory, VideoFactory, playlist_with_videos
@@ -54,9 +54,9 @@ def test_a_duplicate_caught_only_by_the_database_is_still_a_duplicate_video(monk
         return real_filter(*args, **kwargs)
 
     monkeypatch.setattr(PlaylistItem.objects, "filter", filter_missing_the_duplicate)
-    with pytest.raises(exceptions.ValidationError) as caught:
+    with pytest.raises(ApplicationError) as caught:
         services.playlist_item_add(playlist=playlist, video=video)
-    assert caught.value.get_codes() == ["duplicate_video"]
+    assert caught.value.code == "duplicate_video"
 
 
 def test_a_video_created_meanwhile_by_someone_else_is_returned_not_duplicated(monkeypatch):
@@ -68,10 +68,10 @@ def test_a_video_created_meanwhile_by_someone_else_is_returned_not_duplicated(mo
     assert Video.objects.get().title == "Late title"
 
 
-def test_an_invalid_url_is_a_validation_error_on_youtube_url():
-    with pytest.raises(exceptions.ValidationError) as caught:
+def test_an_invalid_url_is_an_application_error_on_youtube_url():
+    with pytest.raises(ApplicationError) as caught:
         services.video_get_or_create(youtube_url="https://vimeo.com/1")
-    assert caught.value.get_codes() == {"youtube_url": ["invalid_youtube_url"]}
+    assert (caught.value.code, caught.value.field) == ("invalid_youtube_url", "youtube_url")
 
 
 @pytest.mark.services

@@ -1,4 +1,4 @@
-"""Oversized bodies and decompression bombs are refused before they are decoded (DESIGN §9)."""
+"""Oversized bodies and decompression bombs are refused before they are decoded."""
 
 import base64
 import io

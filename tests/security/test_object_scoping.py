@@ -1,4 +1,4 @@
-"""Every endpoint that takes an id answers 404 for another user's object (DESIGN §4, §9).
+"""Every endpoint that takes an id answers 404 for another user's object.
 
 The routes are enumerated from the URL configuration, so a new route with an id is tested as
 soon as it exists, or fails here until it is given an owner's object below. Public playlists

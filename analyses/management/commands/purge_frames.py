@@ -2,8 +2,8 @@
 
 from django.conf import settings
 
-from analyses import maintenance
 from analyses.management.commands._common import progress_bar
+from analyses.services import maintenance
 from config.commands import OperatorCommand, int_between
 
 

@@ -3,9 +3,9 @@
 from django.conf import settings
 from django.utils import timezone
 
-from analyses import maintenance
 from analyses.management.commands._common import parse_user, parse_video, parse_when, progress_bar
 from analyses.models import Analysis
+from analyses.services import maintenance
 from config.bounds import BIGINT_MAX
 from config.commands import OperatorCommand, int_between
 

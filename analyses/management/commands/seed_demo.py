@@ -30,6 +30,16 @@ DEMO_EMAIL, DEMO_PASSWORD = "demo@example.com", "demo-dance-2025"
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.com", "demo-admin-2025"
 DANCERS = 5  # more dancers, so the reports show several active users
 TRACK_SECONDS, TRACK_FPS = 90.0, 30.0
+JOINTS = (
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+)
 
 
 @dataclass(frozen=True)
@@ -84,65 +94,25 @@ class Command(OperatorCommand):
         days = opts["weeks"] * 7
         emails = [DEMO_EMAIL] + [f"demo.dancer{i}@example.com" for i in range(1, DANCERS + 1)]
         if opts["dry_run"]:
-            existing = set(User.objects.filter(email__in=[*emails, ADMIN_EMAIL]).values_list("email", flat=True))
-            seeded = set(User.objects.filter(email__in=emails, analyses__isnull=False).values_list("email", flat=True))
-            self.stdout.write("Dry run: nothing was changed. Would ensure:")
-            for email in [ADMIN_EMAIL, *emails]:
-                state = "exists" if email in existing else "create"
-                more = ""
-                if email != ADMIN_EMAIL:
-                    more = (
-                        ", keep its analyses" if email in seeded and not opts["reset"] else f", {days} days of analyses"
-                    )
-                self.stdout.write(f"  user {email}: {state}{more}")
-            self.stdout.write(
-                f"  {len(VIDEOS)} videos, {sum(v.reference for v in VIDEOS)} reference tracks, "
-                f"{len(PLAYLISTS)} playlists"
-            )
+            self._dry_run(emails, days, reset=opts["reset"])
             return
-
         with transaction.atomic():
             admin_user, admin_created = self._user(ADMIN_EMAIL, "admin", ADMIN_PASSWORD, staff=True)
             users = [self._user(DEMO_EMAIL, "demo", DEMO_PASSWORD, language="en")[0]]
             users += [self._user(email, f"demo_dancer{i}", None)[0] for i, email in enumerate(emails[1:], start=1)]
-            videos = {}
-            tracks_created = 0
-            for v in VIDEOS:
-                video, _ = playlist_services.video_get_or_create(
-                    youtube_url=f"https://www.youtube.com/watch?v={v.youtube_id}", title=v.title
-                )
-                videos[v.youtube_id] = video
-                if v.reference and not ReferencePoseTrack.objects.filter(video=video).exists():
-                    frames = synthetic.choreography_track(fps=TRACK_FPS, seconds=TRACK_SECONDS, seed=v.seed)
-                    playlist_services.reference_track_import(
-                        video=video,
-                        data=ParsedTrack(fps=TRACK_FPS, frames=frames),
-                        uploaded_by=admin_user,
-                        filename=f"{v.youtube_id}.json",
-                    )
-                    tracks_created += 1
+            videos, tracks_created = self._videos(admin_user)
             playlists_created = self._playlists(users[0], videos)
             if opts["reset"]:
                 Analysis.objects.filter(user__in=users).delete()
                 PracticeSession.objects.filter(user__in=users).delete()
-
-        references = {}
-        for v in VIDEOS:
-            track = ReferencePoseTrack.objects.filter(video=videos[v.youtube_id]).first()
-            if track is not None:
-                frames = np.frombuffer(bytes(track.data), dtype="<f4").reshape(track.frame_count, 33, 4)
-                references[v.youtube_id] = pose.PoseReference(frames, fps=track.fps)
-
         to_seed = [u for u in users if not Analysis.objects.filter(user=u).exists()]
         plans = [self._plan(u, rng, days, main=(u.email == DEMO_EMAIL)) for u in to_seed]
-        total = sum(len(p) for p in plans)
+        references = self._references(videos)
         made = 0
-        with progress_bar(total, "seed_demo analyses") as bar:
+        with progress_bar(sum(len(p) for p in plans), "seed_demo analyses") as bar:
             for user, plan in zip(to_seed, plans, strict=True):
                 made += self._analyses(user, plan, videos, references, rng, bar)
-
-        seconds = time.monotonic() - started
-        self.stdout.write(self.style.SUCCESS(f"Done in {seconds:.1f} s."))
+        self.stdout.write(self.style.SUCCESS(f"Done in {time.monotonic() - started:.1f} s."))
         self.stdout.write(
             f"  users: {len(users) + 1} ({len(to_seed)} given analyses), videos: {len(videos)}, "
             f"reference tracks created: {tracks_created}, playlists created: {playlists_created}, "
@@ -154,6 +124,20 @@ class Command(OperatorCommand):
             + ("" if admin_created else "  (existing user: password unchanged)")
         )
         self.stdout.write("  Admin: /admin/  ·  Reports: /admin/reports/  ·  Stats: GET /api/v1/stats/")
+
+    def _dry_run(self, emails, days: int, *, reset: bool) -> None:
+        existing = set(User.objects.filter(email__in=[*emails, ADMIN_EMAIL]).values_list("email", flat=True))
+        seeded = set(User.objects.filter(email__in=emails, analyses__isnull=False).values_list("email", flat=True))
+        self.stdout.write("Dry run: nothing was changed. Would ensure:")
+        for email in [ADMIN_EMAIL, *emails]:
+            state = "exists" if email in existing else "create"
+            more = ""
+            if email != ADMIN_EMAIL:
+                more = ", keep its analyses" if email in seeded and not reset else f", {days} days of analyses"
+            self.stdout.write(f"  user {email}: {state}{more}")
+        self.stdout.write(
+            f"  {len(VIDEOS)} videos, {sum(v.reference for v in VIDEOS)} reference tracks, {len(PLAYLISTS)} playlists"
+        )
 
     # --- pieces -------------------------------------------------------------------------
 
@@ -168,6 +152,35 @@ class Command(OperatorCommand):
             user.set_unusable_password()
         user.save()
         return user, True
+
+    def _videos(self, admin_user) -> tuple[dict, int]:
+        """The demo videos by YouTube id, and how many reference tracks were created for them."""
+        videos, tracks_created = {}, 0
+        for v in VIDEOS:
+            video, _ = playlist_services.video_get_or_create(
+                youtube_url=f"https://www.youtube.com/watch?v={v.youtube_id}", title=v.title
+            )
+            videos[v.youtube_id] = video
+            if v.reference and not ReferencePoseTrack.objects.filter(video=video).exists():
+                frames = synthetic.choreography_track(fps=TRACK_FPS, seconds=TRACK_SECONDS, seed=v.seed)
+                playlist_services.reference_track_import(
+                    video=video,
+                    data=ParsedTrack(fps=TRACK_FPS, frames=frames),
+                    uploaded_by=admin_user,
+                    filename=f"{v.youtube_id}.json",
+                )
+                tracks_created += 1
+        return videos, tracks_created
+
+    @staticmethod
+    def _references(videos) -> dict:
+        references = {}
+        for v in VIDEOS:
+            track = ReferencePoseTrack.objects.filter(video=videos[v.youtube_id]).first()
+            if track is not None:
+                frames = np.frombuffer(bytes(track.data), dtype="<f4").reshape(track.frame_count, 33, 4)
+                references[v.youtube_id] = pose.PoseReference(frames, fps=track.fps)
+        return references
 
     def _playlists(self, owner, videos) -> int:
         created = 0
@@ -236,23 +249,18 @@ class Command(OperatorCommand):
             Analysis.objects.bulk_create(analyses, batch_size=500)
         return len(analyses)
 
-    def _analysis(self, user, session, demo_video, when, noise, references, rng: random.Random) -> Analysis:
-        timestamp = round(rng.uniform(2.0, TRACK_SECONDS - 2.0), 1)
+    @staticmethod
+    def _dancer_keypoints(demo_video, timestamp: float, noise: float, rng: random.Random) -> list[dict]:
+        """The choreography's pose at the moment, a little late or early, with the dancer's noise."""
         late = rng.gauss(0.0, 0.15)
         params = synthetic.choreography_params(timestamp - late, demo_video.seed)
-        for key in (
-            "left_shoulder",
-            "right_shoulder",
-            "left_elbow",
-            "right_elbow",
-            "left_hip",
-            "right_hip",
-            "left_knee",
-            "right_knee",
-        ):
+        for key in JOINTS:
             params[key] += rng.gauss(0.0, noise)
-        landmarks = synthetic.pose_from_angles(**params)
-        keypoints = synthetic.keypoints_to_dicts(landmarks)
+        return synthetic.keypoints_to_dicts(synthetic.pose_from_angles(**params))
+
+    def _analysis(self, user, session, demo_video, when, noise, references, rng: random.Random) -> Analysis:
+        timestamp = round(rng.uniform(2.0, TRACK_SECONDS - 2.0), 1)
+        keypoints = self._dancer_keypoints(demo_video, timestamp, noise, rng)
         language = user.language or "ja"
         analysis = Analysis(
             user=user,
@@ -270,25 +278,18 @@ class Command(OperatorCommand):
         started = time.perf_counter()
         roll = rng.random()
         if roll < 0.06:
-            code, provider, message = rng.choice(ERRORS)
-            analysis.status = Analysis.Status.FAILED
-            analysis.provider = provider
-            analysis.error_code, analysis.error_message = code, message
-            analysis.completed_at = when + timedelta(seconds=rng.uniform(0.5, 30.0))
-            if provider == "gemini":
-                analysis.model = settings.GEMINI_MODEL
-                analysis.input_tokens = rng.randint(0, 1500)
-            return analysis
+            return self._failed(analysis, when, rng)
+        inp = AnalyzerInput(
+            frame=None,
+            frame_mime=None,
+            keypoints=keypoints,
+            youtube_id=demo_video.youtube_id,
+            timestamp=timestamp,
+            language=language,
+        )
         try:
             result = pose.analyze(
-                AnalyzerInput(
-                    frame=None,
-                    frame_mime=None,
-                    keypoints=keypoints,
-                    youtube_id=demo_video.youtube_id,
-                    timestamp=timestamp,
-                    language=language,
-                ),
+                inp,
                 tolerance=settings.POSE_TOLERANCE_SECONDS,
                 visibility_threshold=settings.POSE_VISIBILITY_THRESHOLD,
                 pose_reference=references.get(demo_video.youtube_id),
@@ -299,19 +300,35 @@ class Command(OperatorCommand):
             analysis.completed_at = when
             return analysis
         latency = max(1, round((time.perf_counter() - started) * 1000))
+        return self._scored(analysis, result, when, latency, gemini_priced=roll < 0.26, rng=rng)
+
+    @staticmethod
+    def _failed(analysis: Analysis, when, rng: random.Random) -> Analysis:
+        code, provider, message = rng.choice(ERRORS)
+        analysis.status = Analysis.Status.FAILED
+        analysis.provider = provider
+        analysis.error_code, analysis.error_message = code, message
+        analysis.completed_at = when + timedelta(seconds=rng.uniform(0.5, 30.0))
+        if provider == "gemini":
+            analysis.model = settings.GEMINI_MODEL
+            analysis.input_tokens = rng.randint(0, 1500)
+        return analysis
+
+    @staticmethod
+    def _scored(analysis: Analysis, result, when, latency: int, *, gemini_priced: bool, rng: random.Random) -> Analysis:
         analysis.status = Analysis.Status.COMPLETED
         analysis.score = int(result.score)
         analysis.good_points, analysis.improvements = result.good_points, result.improvements
         analysis.advice, analysis.short, analysis.details = result.advice, result.short, result.details
         analysis.provider, analysis.model = "pose", result.model
-        if roll < 0.26:
+        if gemini_priced:
             # Priced like a Gemini answer grounded on these pose figures (no call is made).
             analysis.provider, analysis.model = "gemini", settings.GEMINI_MODEL
             analysis.details = {
                 "prompt_version": "v1",
                 "reference": "description",
                 "repaired": False,
-                "language": language,
+                "language": analysis.language,
                 "used_pose_details": True,
                 "demo": True,
             }

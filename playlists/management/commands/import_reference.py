@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from django.core.management.base import CommandError
-from rest_framework import exceptions
 
 from config.commands import OperatorCommand
+from config.errors import ApplicationError
 from playlists import services
 from playlists.reference_tracks import InvalidReferenceTrack
 
@@ -39,8 +39,8 @@ class Command(OperatorCommand):
             raise CommandError(f"{path} is not a usable reference track: {exc}") from exc
         try:
             video, _ = services.video_get_or_create(youtube_url=youtube_url, title=title)
-        except exceptions.ValidationError as exc:
-            raise CommandError(f"Not a YouTube video URL: {exc.detail['youtube_url'][0]}") from exc
+        except ApplicationError as exc:
+            raise CommandError(f"Not a YouTube video URL: {exc.message}") from exc
         track, created = services.reference_track_import(video=video, data=parsed, filename=path.name)
         verb = "Imported" if created else "Replaced"
         self.stdout.write(

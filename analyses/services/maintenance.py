@@ -1,13 +1,13 @@
-"""Operator work on many analyses: purging old frames and re-analysing in batches.
+"""Work on many analyses: recovering lost ones, purging old frames, re-analysing in batches.
 
-Used by the management commands (`purge_frames`, `reanalyze`) and the `analyses.purge_frames`
-beat task. Rows are walked in batches by keyset (created_at, id), never loaded whole.
+Used by the beat tasks (`analyses.recover_stuck`, `analyses.purge_frames`) and the management
+commands (`purge_frames`, `reanalyze`). Rows are walked in batches by keyset (created_at, id),
+never loaded whole.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -17,8 +17,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from analyses import services
+from analyses import caching
+from analyses.live import analysis_changed_publish
 from analyses.models import Analysis
+from analyses.services import pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +112,74 @@ def frames_purge(
     return summary
 
 
+# --- recovery --------------------------------------------------------------------------------
+
+
+def analyses_recover_stuck(*, older_than_seconds: int | None = None) -> dict:
+    """Beat job: requeue analyses whose worker died (lease run out) or whose task was lost.
+
+    A pending row is requeued only when its task was queued (or due) longer ago than the limit,
+    and `queued_at` moves on when it is, so a long backlog is not queued again on every run.
+    """
+    now = timezone.now()
+    stuck_before = now - timedelta(seconds=older_than_seconds or settings.ANALYSIS_STUCK_AFTER_SECONDS)
+    counts = {"requeued": 0, "failed": 0}
+    expired = Q(status=Analysis.Status.PROCESSING, lease_until__lt=now)
+    forgotten = Q(status=Analysis.Status.PENDING) & (
+        Q(queued_at__lt=stuck_before) | Q(queued_at__isnull=True, created_at__lt=stuck_before)
+    )
+    for analysis_id, attempts, queued_at in Analysis.objects.filter(expired | forgotten).values_list(
+        "pk", "attempts", "queued_at"
+    ):
+        still_stuck = Analysis.objects.filter(expired | forgotten, pk=analysis_id, queued_at=queued_at)
+        if attempts >= settings.ANALYSIS_MAX_ATTEMPTS:
+            updated = still_stuck.update(
+                status=Analysis.Status.FAILED,
+                error_code="too_many_attempts",
+                error_message=f"Gave up after {attempts} attempts.",
+                completed_at=now,
+                lease_until=None,
+            )
+            if updated:
+                counts["failed"] += 1
+                analysis_changed_publish(analysis_id=analysis_id)
+            continue
+        # Conditional on what was read: another run of this job, or a claim, wins the race.
+        if still_stuck.update(status=Analysis.Status.PENDING, lease_until=None, queued_at=now):
+            pipeline.analysis_enqueue(analysis_id=analysis_id)
+            counts["requeued"] += 1
+    return counts
+
+
+def analysis_reanalyze(*, analysis: Analysis, provider: str | None = None) -> bool:
+    """Run a finished analysis again. Its previous result stays until the new one is stored.
+
+    Only finished rows are requeued (a running one is left alone), so running this twice is safe.
+    """
+    provider = provider or analysis.provider
+    fingerprint = pipeline.result_fingerprint(
+        video=analysis.video,
+        timestamp=analysis.timestamp,
+        frame_sha256=analysis.frame_sha256,
+        keypoints=analysis.keypoints,
+        provider=provider,
+        language=analysis.language,
+    )
+    with transaction.atomic():
+        updated = Analysis.objects.filter(pk=analysis.pk, status__in=Analysis.FINAL_STATUSES).update(
+            status=Analysis.Status.PENDING,
+            provider=provider,
+            fingerprint=fingerprint,
+            attempts=0,
+            lease_until=None,
+            queued_at=timezone.now(),
+        )
+        if updated:
+            caching.result_delete(fingerprint)  # a re-analysis asks the analyzer, not the cache
+            transaction.on_commit(lambda: pipeline.analysis_enqueue(analysis_id=analysis.pk))
+    return bool(updated)
+
+
 # --- re-analysis -----------------------------------------------------------------------------
 
 
@@ -157,17 +227,6 @@ class ReanalyzeSummary:
     statuses: dict = field(default_factory=dict)
 
 
-def _run_inline(analysis_id) -> str:
-    """Run one pending analysis here until it is final (retries after their backoff, bounded)."""
-    while True:
-        outcome = services.analysis_run(analysis_id=analysis_id)
-        if outcome.retry_in is None:
-            return Analysis.objects.filter(pk=analysis_id).values_list("status", flat=True).first() or "missing"
-        if outcome.status == "held":
-            return "held"
-        time.sleep(min(outcome.retry_in, settings.ANALYSIS_RETRY_BACKOFF_MAX_SECONDS))
-
-
 def reanalyze_one(*, analysis_id, to_provider: str | None = None, sync: bool = False) -> str:
     """Re-analyse one analysis: "requeued", "resumed", "skipped", or with sync its final status.
 
@@ -175,8 +234,6 @@ def reanalyze_one(*, analysis_id, to_provider: str | None = None, sync: bool = F
     analysis_reanalyze schedules on commit then finds the row finished and does nothing (in
     eager mode too), and an interruption rolls the row back to its previous result.
     """
-    from analyses.tasks import analysis_enqueue
-
     with transaction.atomic():
         analysis = Analysis.objects.select_for_update().select_related("video").filter(pk=analysis_id).first()
         if analysis is None:
@@ -186,14 +243,14 @@ def reanalyze_one(*, analysis_id, to_provider: str | None = None, sync: bool = F
         if analysis.status == Analysis.Status.PENDING:
             how = "resumed"
             if not sync:
-                transaction.on_commit(lambda: analysis_enqueue(analysis_id=analysis_id))
+                transaction.on_commit(lambda: pipeline.analysis_enqueue(analysis_id=analysis_id))
         else:
-            if not services.analysis_reanalyze(analysis=analysis, provider=to_provider):
+            if not analysis_reanalyze(analysis=analysis, provider=to_provider):
                 return "skipped"
             how = "requeued"
         if not sync:
             return how
-        return _run_inline(analysis_id)
+        return pipeline.analysis_run_to_end(analysis_id=analysis_id)
 
 
 def reanalyze(

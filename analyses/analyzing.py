@@ -1,11 +1,13 @@
-"""Turn a stored analysis into an analyzer call: load the frame, the reference, the grounding."""
+"""Analyze a stored analysis: load its frame, the reference and the grounding, call the analyzer."""
 
 import logging
 
 from django.conf import settings
 
 from analyses import caching
+from analyses.analyzers import pose
 from analyses.analyzers.base import AnalyzerError, AnalyzerInput, AnalyzerResult, ReferenceContext
+from playlists.selectors import reference_window
 
 logger = logging.getLogger(__name__)
 
@@ -16,15 +18,18 @@ def analyzer_version(provider: str) -> str:
     """Part of the result-cache key: a new analyzer version never reuses old results."""
     if provider == "gemini":
         return f"gemini:{settings.GEMINI_MODEL}:{PROMPT_VERSION}"
-    from analyses.analyzers import pose
-
     return f"pose:{pose.POSE_MODEL_VERSION}"
 
 
-def gemini_config():
-    from analyses.analyzers.gemini import GeminiConfig  # imports google-genai: only when needed
+def _gemini():
+    # google-genai is slow to import: only the processes that call Gemini pay for it.
+    from analyses.analyzers import gemini
 
-    return GeminiConfig(
+    return gemini
+
+
+def gemini_config():
+    return _gemini().GeminiConfig(
         api_key=settings.GEMINI_API_KEY,
         model=settings.GEMINI_MODEL,
         base_url=settings.GEMINI_BASE_URL,
@@ -35,8 +40,6 @@ def gemini_config():
 
 def pose_reference(*, video, timestamp: float) -> ReferenceContext | None:
     """The instructor's frames within the tolerance window around the timestamp, or None."""
-    from playlists.selectors import reference_window
-
     window = reference_window(video=video, timestamp=timestamp, tolerance=settings.POSE_TOLERANCE_SECONDS)
     if window is None:
         return None
@@ -44,8 +47,6 @@ def pose_reference(*, video, timestamp: float) -> ReferenceContext | None:
 
 
 def _pose_analyze(inp: AnalyzerInput) -> AnalyzerResult:
-    from analyses.analyzers import pose
-
     return pose.analyze(
         inp,
         tolerance=settings.POSE_TOLERANCE_SECONDS,
@@ -58,8 +59,7 @@ def _reference_description(*, analysis, config) -> tuple[str | None, int, int]:
 
     Returns the text (or None) and the tokens this call spent fetching it.
     """
-    from analyses.analyzers import gemini
-
+    gemini = _gemini()
     lookup = {"youtube_id": analysis.video.youtube_id, "timestamp": analysis.timestamp, "language": analysis.language}
     found = caching.reference_context_get(**lookup)
     if found is not None:
@@ -84,7 +84,8 @@ def _reference_description(*, analysis, config) -> tuple[str | None, int, int]:
         flight.release()
 
 
-def analysis_execute(*, analysis) -> AnalyzerResult:
+def analyze(*, analysis) -> AnalyzerResult:
+    """The analyzer's result for the analysis (its provider's), or an AnalyzerError."""
     frame = None
     if analysis.frame:
         with analysis.frame.open("rb") as handle:
@@ -102,8 +103,6 @@ def analysis_execute(*, analysis) -> AnalyzerResult:
     if analysis.provider == "pose":
         return _pose_analyze(AnalyzerInput(**base, reference=reference))
 
-    from analyses.analyzers import gemini
-
     config = gemini_config()
     pose_details = None
     if analysis.keypoints:
@@ -117,7 +116,7 @@ def analysis_execute(*, analysis) -> AnalyzerResult:
         reference=ReferenceContext(description=description) if description else None,
         pose_details=pose_details,
     )
-    result = gemini.analyze(inp, config=config)
+    result = _gemini().analyze(inp, config=config)
     result.input_tokens += describe_in
     result.output_tokens += describe_out
     return result
