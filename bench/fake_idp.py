@@ -74,6 +74,7 @@ class FakeIdentityProvider:
         self.published = [("rsa-1", "RS256"), ("ec-1", "ES256")]
         self.mode = "ok"
         self.delay = 0.0
+        self.discovery_issuer: str | None = None  # set to make the discovery document name another issuer
         self.hits: Counter[str] = Counter()
         self._server = _Server(("127.0.0.1", port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -107,7 +108,8 @@ class FakeIdentityProvider:
 
     def _answer(self, path: str) -> tuple[int, bytes]:
         if path == DISCOVERY_PATH:
-            return 200, json.dumps({"issuer": self.issuer, "jwks_uri": self.jwks_url}).encode()
+            issuer = self.discovery_issuer or self.issuer
+            return 200, json.dumps({"issuer": issuer, "jwks_uri": self.jwks_url}).encode()
         if path != JWKS_PATH:
             return 404, b"{}"
         if self.mode == "slow":
@@ -190,3 +192,13 @@ class FakeIdentityProvider:
         signing_input = f"{_json_b64(header)}.{_json_b64(self.claims(sub, **claims))}"
         signature = hmac.new(public_pem(kid, "RS256"), signing_input.encode(), hashlib.sha256).digest()
         return f"{signing_input}.{_b64(signature)}"
+
+    def token_without_kid(self, sub: str = "user-1", **claims) -> str:
+        return jwt.encode(self.claims(sub, **claims), private_key("rsa-1", "RS256"), algorithm="RS256")
+
+    @staticmethod
+    def tampered(token: str, **claims) -> str:
+        """The token with claims changed after signing (the signature no longer matches)."""
+        header, payload, signature = token.split(".")
+        original = json.loads(base64.urlsafe_b64decode(payload + "=="))
+        return f"{header}.{_json_b64({**original, **claims})}.{signature}"

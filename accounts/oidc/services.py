@@ -14,7 +14,7 @@ from accounts.models import ExternalIdentity, User
 from accounts.services import email_normalize
 from config.oidc import OidcProvider
 
-# Claims a provider may carry a handle in, most specific first (Auth0's `nickname` is often the email's local part).
+# Handles the person chose, then Auth0's `nickname`, which defaults to the email's local part.
 USERNAME_CLAIMS = ("preferred_username", "username", "nickname")
 USERNAME_FALLBACK = "dancer"
 USERNAME_BASE_MAX_LENGTH = 30
@@ -41,7 +41,7 @@ def verified_email(provider: OidcProvider, claims: dict) -> str | None:
 
 
 def username_propose(provider: OidcProvider, claims: dict) -> str:
-    """A handle from the token, never one that is (or reveals the start of) the email: usernames are public."""
+    """A handle from the token that never is, nor was derived from, the email: usernames are public."""
     email = _claim(provider, claims, "email")
     local_part = email.split("@")[0].lower() if isinstance(email, str) else None
     for name in USERNAME_CLAIMS:
@@ -49,7 +49,7 @@ def username_propose(provider: OidcProvider, claims: dict) -> str:
         if not isinstance(value, str) or "@" in value:
             continue
         cleaned = re.sub(r"[^\w.+-]", "", unicodedata.normalize("NFKC", value))[:USERNAME_BASE_MAX_LENGTH]
-        if cleaned and cleaned.lower() != local_part:
+        if cleaned and not (name == "nickname" and cleaned.lower() == local_part):
             return cleaned
     return USERNAME_FALLBACK
 
