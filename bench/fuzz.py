@@ -2,9 +2,10 @@
 
 Starts gunicorn with the production settings (DEBUG off) on loopback, on a bench PostgreSQL
 database (`dancecoach_fuzz`, or SQLite with --database sqlite), local-memory cache, Celery eager
-and the pose analyzer; registers a real user and seeds a playlist, a session and an analysis so
-that ids exist; then runs `schemathesis run` over every operation, authenticated with that
-user's bearer token, with the checks:
+and the pose analyzer, with sign-in from a hosted identity provider on (a local fake one,
+bench/fake_idp.py); seeds a playlist, a session and an analysis so that ids exist; then runs
+`schemathesis run` over every operation, authenticated with the bearer token of that provider
+(`--auth external`, the default) or of a user registered here (`--auth local`), with the checks:
 
 - not_a_server_error           no 5xx
 - status_code_conformance      no status code the schema does not document
@@ -32,18 +33,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import harness
+from bench.fake_idp import FakeIdentityProvider
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 
 
-def seed(base: str) -> str:
-    """The fuzz user's token, with objects of their own and another user's public playlist."""
+def seed(base: str, token: str | None) -> str:
+    """The fuzz user's token (registered here unless given), with objects of their own and another
+    user's public playlist."""
     other = harness.register(base, 1, prefix="other")[0]
     status, body, _ = harness.request(
         "POST", f"{base}/api/v1/playlists/", {"name": "public", "is_public": True}, token=other
     )
     assert status == 201, (status, body)
-    token = harness.register(base, 1, prefix="fuzz")[0]
+    token = token or harness.register(base, 1, prefix="fuzz")[0]
     status, body, _ = harness.request("POST", f"{base}/api/v1/playlists/", {"name": "mine"}, token=token)
     assert status == 201, (status, body)
     playlist = body["id"]
@@ -58,6 +61,39 @@ def seed(base: str) -> str:
     return token
 
 
+def schemathesis_command(args, base: str, token: str, har: Path, junit: Path) -> list[str]:
+    return [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "run",
+        f"{base}/api/schema/",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        CHECKS,
+        "--max-examples",
+        str(args.max_examples),
+        "--seed",
+        str(args.seed),
+        "--workers",
+        str(args.workers),
+        "--generation-database",
+        "none",
+        "--request-timeout",
+        "30",
+        "--suppress-health-check",
+        "all",
+        "--report",
+        "har,junit",
+        "--report-har-path",
+        str(har),
+        "--report-junit-path",
+        str(junit),
+        "--no-color",
+        "--output-sanitize",
+        "true",
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/dancecoach_fuzz")
@@ -66,8 +102,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=20260)
     parser.add_argument("--workers", default="2", help="schemathesis workers")
     parser.add_argument("--report-dir", default=str(harness.ROOT / "bench" / "results" / "fuzz"))
+    parser.add_argument("--auth", choices=["external", "local"], default="external", help="whose token to fuzz with")
     args = parser.parse_args()
 
+    idp = FakeIdentityProvider().start()
     report_dir = Path(args.report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="fuzz-"))
@@ -90,6 +128,7 @@ def main() -> int:
         RATELIMIT_LOGIN_EMAIL="100000/m",
         RATELIMIT_REGISTER_IP="100000/m",
         RATELIMIT_ANALYSIS_USER="100000/m",
+        **idp.env(),
         **extra,
     )
     harness.migrate(env)
@@ -104,45 +143,18 @@ def main() -> int:
     )
     try:
         harness.wait_http(f"{base}/healthz")
-        token = seed(base)
+        external = idp.token("fuzz-dancer", lifetime=4 * 3600, preferred_username="fuzz")
+        token = seed(base, external if args.auth == "external" else None)
         har = report_dir / "fuzz.har"
         junit = report_dir / "junit.xml"
-        cmd = [
-            str(Path(sys.executable).with_name("schemathesis")),
-            "run",
-            f"{base}/api/schema/",
-            "--header",
-            f"Authorization: Bearer {token}",
-            "--checks",
-            CHECKS,
-            "--max-examples",
-            str(args.max_examples),
-            "--seed",
-            str(args.seed),
-            "--workers",
-            str(args.workers),
-            "--generation-database",
-            "none",
-            "--request-timeout",
-            "30",
-            "--suppress-health-check",
-            "all",
-            "--report",
-            "har,junit",
-            "--report-har-path",
-            str(har),
-            "--report-junit-path",
-            str(junit),
-            "--no-color",
-            "--output-sanitize",
-            "true",
-        ]
+        cmd = schemathesis_command(args, base, token, har, junit)
         started = time.monotonic()
         print("$ schemathesis run", base + "/api/schema/", "--checks", CHECKS, "--max-examples", args.max_examples)
         code = subprocess.run(cmd, cwd=report_dir).returncode
         elapsed = time.monotonic() - started
     finally:
         harness.stop(web)
+        idp.stop()
 
     entries = json.loads(har.read_text())["log"]["entries"] if har.exists() else []
     statuses = Counter(e["response"]["status"] for e in entries)
@@ -157,6 +169,7 @@ def main() -> int:
     print("status codes:", dict(sorted(statuses.items())))
     print(f"5xx answers: {server_errors}; unhandled errors in the server log: {logged_5xx}")
     print(f"schemathesis exit code: {code} (0: no check failed)")
+    print(f"authenticated with: {args.auth} token; identity provider answered {dict(idp.hits)}")
     ok = code == 0 and server_errors == 0 and logged_5xx == 0 and len(entries) >= args.min_requests
     if len(entries) < args.min_requests:
         print(f"FAIL: fewer than {args.min_requests} requests")
