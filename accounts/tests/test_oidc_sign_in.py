@@ -183,3 +183,14 @@ def test_the_admin_user_page_lists_the_external_identities(idp, bearer_client, c
     page = client.get(f"/admin/accounts/user/{user_id}/change/")
     assert page.status_code == 200
     assert b"user_2abc" in page.content and idp.issuer.encode() in page.content
+
+
+def test_the_schema_documents_the_provider_outage_and_the_external_account_refusal(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    components = schema["components"]["schemas"]
+    assert "identity_provider_unavailable" in components["ErrorCode503Enum"]["enum"]
+    assert {"token_not_valid", "user_inactive"} <= set(components["ErrorCode401Enum"]["enum"])
+    for operation in ["V1AuthLogoutCreate", "V1AuthPasswordCreate"]:
+        codes = components[f"{operation}NonFieldErrorsErrorComponent"]["properties"]["code"]["enum"]
+        assert "external_account" in codes, operation
+    assert list(schema["components"]["securitySchemes"]) == ["jwtAuth"]
