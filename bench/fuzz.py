@@ -94,20 +94,8 @@ def schemathesis_command(args, base: str, token: str, har: Path, junit: Path) ->
     ]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/dancecoach_fuzz")
-    parser.add_argument("--max-examples", type=int, default=80, help="test cases per operation and phase")
-    parser.add_argument("--min-requests", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=20260)
-    parser.add_argument("--workers", default="2", help="schemathesis workers")
-    parser.add_argument("--report-dir", default=str(harness.ROOT / "bench" / "results" / "fuzz"))
-    parser.add_argument("--auth", choices=["external", "local"], default="external", help="whose token to fuzz with")
-    args = parser.parse_args()
-
-    idp = FakeIdentityProvider().start()
-    report_dir = Path(args.report_dir)
-    report_dir.mkdir(parents=True, exist_ok=True)
+def server_env(args, idp: FakeIdentityProvider) -> dict:
+    """Production settings on a fresh bench database, rate limits lifted, the fake provider configured."""
     tmp = Path(tempfile.mkdtemp(prefix="fuzz-"))
     database = None
     extra = {}
@@ -116,7 +104,7 @@ def main() -> int:
     else:
         database = args.database
         harness.database_recreate(database)
-    env = harness.production_env(
+    return harness.production_env(
         database=database,
         redis=None,
         media=tmp / "media",
@@ -131,6 +119,23 @@ def main() -> int:
         **idp.env(),
         **extra,
     )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/dancecoach_fuzz")
+    parser.add_argument("--max-examples", type=int, default=80, help="test cases per operation and phase")
+    parser.add_argument("--min-requests", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=20260)
+    parser.add_argument("--workers", default="2", help="schemathesis workers")
+    parser.add_argument("--report-dir", default=str(harness.ROOT / "bench" / "results" / "fuzz"))
+    parser.add_argument("--auth", choices=["external", "local"], default="external", help="whose token to fuzz with")
+    args = parser.parse_args()
+
+    idp = FakeIdentityProvider().start()
+    report_dir = Path(args.report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    env = server_env(args, idp)
     harness.migrate(env)
     port = harness.free_port()
     base = f"http://127.0.0.1:{port}"
