@@ -111,7 +111,21 @@ def external_user_get_or_create(*, provider: OidcProvider, claims: dict) -> User
                     identity = _identity_create(provider, claims)
     if not identity.user.is_active:
         raise _user_inactive()
+    if identity.user.email is None:
+        _email_fill_in(identity.user, verified_email(provider, claims))
     return identity.user
+
+
+def _email_fill_in(user: User, email: str | None) -> None:
+    """A user without an email gets the first verified one a later token carries, unless it is taken."""
+    if email is None or User.objects.filter(email__iexact=email).exists():
+        return
+    user.email = email
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email", "updated_at"])
+    except IntegrityError:
+        user.email = None  # taken meanwhile: stays without one
 
 
 def local_account_required(*, user: User) -> None:

@@ -42,6 +42,16 @@ def test_it_stores_an_email_only_when_the_provider_verified_it(idp, bearer_clien
     assert User.objects.filter(email__isnull=True).count() == 3
 
 
+def test_a_later_token_with_a_verified_email_gives_the_user_one_unless_taken(idp, bearer_client):
+    assert bearer_client(idp.token("sub-1", email="mai@example.com")).get(ME).json()["email"] is None
+    verified = idp.token("sub-1", email="mai@example.com", email_verified=True)
+    assert bearer_client(verified).get(ME).json()["email"] == "mai@example.com"
+    UserFactory(email="taken@example.com")
+    bearer_client(idp.token("sub-2")).get(ME)
+    taken = idp.token("sub-2", email="taken@example.com", email_verified=True)
+    assert bearer_client(taken).get(ME).json()["email"] is None
+
+
 def test_it_never_makes_the_email_or_a_nickname_derived_from_it_a_public_username(idp, bearer_client):
     cases = [
         {"preferred_username": "mai@example.com", "email": "mai@example.com"},
