@@ -20,9 +20,11 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _clean_cache():
     # Rate-limit counters, cached results and remembered videos must not leak between tests.
+    from accounts.oidc.jwks import keys_memo_clear
     from analyses.services import video_memo_clear
 
     video_memo_clear()
+    keys_memo_clear()  # a provider of a later test may get an earlier one's port, so its issuer
     cache.clear()
     yield
     cache.clear()

@@ -22,6 +22,9 @@ from config.oidc import OidcProvider, url_check
 logger = logging.getLogger(__name__)
 
 REFRESH_INTERVAL_SECONDS = 60
+# Each process also keeps the parsed keys this long: no cache round trip or key parsing per request.
+MEMO_SECONDS = 60
+_memo: dict[str, tuple[float, dict[str, PyJWK]]] = {}  # issuer: (expiry on the monotonic clock, keys by kid)
 
 
 class JwksUnavailable(Exception):
@@ -97,12 +100,25 @@ def _fetch_once_for_all(provider: OidcProvider) -> dict:
     raise JwksUnavailable(f"another process could not fetch the JWKS of {provider.issuer}")
 
 
+def _memo_keys(provider: OidcProvider, data: dict) -> dict[str, PyJWK]:
+    keys = _signing_keys(data)
+    _memo[provider.issuer] = (time.monotonic() + min(MEMO_SECONDS, settings.OIDC_JWKS_CACHE_SECONDS), keys)
+    return keys
+
+
+def keys_memo_clear() -> None:
+    _memo.clear()
+
+
 def signing_key(provider: OidcProvider, kid: str) -> PyJWK | None:
     """The provider's key named `kid`, or None when the provider does not publish it. Raises JwksUnavailable."""
+    expires, keys = _memo.get(provider.issuer, (0.0, {}))
+    if kid in keys and time.monotonic() < expires:
+        return keys[kid]
     data = cache.get(_cache_key(provider, "jwks"))
     if data is None:
         data = _fetch_once_for_all(provider)
-    key = _signing_keys(data).get(kid)
+    key = _memo_keys(provider, data).get(kid)
     if key is None and cache.add(_cache_key(provider, "refresh"), 1, REFRESH_INTERVAL_SECONDS):
-        key = _signing_keys(_fetch_and_store(provider)).get(kid)
+        key = _memo_keys(provider, _fetch_and_store(provider)).get(kid)
     return key
