@@ -20,6 +20,10 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _clean_cache():
     # Rate-limit counters, cached results and remembered videos must not leak between tests.
+    from accounts.oidc.jwks import keys_memo_clear
+
+    # A provider of a later test may get an earlier one's port, so its issuer: forget parsed keys.
+    keys_memo_clear()
     for each in caches.all():
         each.clear()
     yield

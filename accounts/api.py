@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services
+from accounts.oidc.services import local_account_required
 from accounts.serializers import (
     LoginSerializer,
     PasswordChangeSerializer,
@@ -80,9 +81,11 @@ class RefreshApi(PublicApi):
         return Response(services.token_refresh(**serializer.validated_data))
 
 
+@extend_validation_errors(["external_account"], field_name="non_field_errors", methods=["post"])
 class LogoutApi(APIView):
     @extend_schema(tags=[TAG], request=RefreshSerializer, responses={204: None})
     def post(self, request):
+        local_account_required(user=request.user)
         serializer = RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.token_revoke(user=request.user, **serializer.validated_data)
@@ -120,6 +123,7 @@ class MeApi(APIView):
 
 @extend_validation_errors(["wrong_password"], field_name="old_password", methods=["post"])
 @extend_validation_errors(["weak_password"], field_name="new_password", methods=["post"])
+@extend_validation_errors(["external_account"], field_name="non_field_errors", methods=["post"])
 class PasswordChangeApi(APIView):
     @extend_schema(
         tags=[TAG],
@@ -131,6 +135,7 @@ class PasswordChangeApi(APIView):
         ),
     )
     def post(self, request):
+        local_account_required(user=request.user)
         serializer = PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.user_password_change(user=request.user, **serializer.validated_data)

@@ -29,7 +29,8 @@ class Language(models.TextChoices):
 class User(AbstractUser):
     """Logs in with email; username is the public handle."""
 
-    email = models.EmailField("email address", unique=True)
+    # Null for an account from a hosted sign-in whose provider vouched for no email (unique allows many nulls).
+    email = models.EmailField("email address", unique=True, null=True, blank=True)
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.JA)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -43,4 +44,20 @@ class User(AbstractUser):
         ordering = ["id"]
 
     def __str__(self):
-        return self.email
+        return self.email or self.username
+
+
+class ExternalIdentity(models.Model):
+    """An account at a hosted identity provider: its (issuer, subject) pair names one person for good."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="external_identities")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="external_identity_issuer_subject")]
+        verbose_name_plural = "external identities"
+
+    def __str__(self):
+        return f"{self.subject} at {self.issuer}"

@@ -3,8 +3,8 @@
 Protocol (JSON text frames):
 - connect with the access token (`?token=` or the subprotocols `["bearer", token]`, config/ws_auth.py);
   without a valid one the server accepts and closes at once with code 4401, so the client can tell
-  "log in again" from a network failure. Open sockets are closed with 4401 too when the user logs
-  out everywhere or changes their password.
+  "log in again" from a network failure (4503 when an identity provider's keys cannot be fetched: retry).
+  Open sockets are closed with 4401 too when the user logs out everywhere or changes their password.
 - server → client: `{"type": "analysis.updated", "analysis": {...}}` (the `GET analyses/{id}/` shape) at
   every status change of one of the caller's analyses: pending, processing, completed or failed.
 - client → server: `{"action": "subscribe", "session_id": "<uuid>"}` limits the events to one practice
@@ -22,6 +22,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from analyses.live import user_group
 
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_AUTH_UNAVAILABLE = 4503  # the identity provider's keys cannot be fetched: retry, no new sign-in needed
 CLOSE_BAD_REQUEST = 4400
 MAX_MESSAGE_BYTES = 4096
 
@@ -43,7 +44,8 @@ class AnalysisUpdatesConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.accept(subprotocol)
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            unavailable = self.scope.get("auth_unavailable")
+            await self.close(code=CLOSE_AUTH_UNAVAILABLE if unavailable else CLOSE_UNAUTHENTICATED)
             return
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         if "session" in query:

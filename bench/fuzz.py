@@ -2,9 +2,10 @@
 
 Starts `make serve` with the production settings (DEBUG off) on loopback, on a bench PostgreSQL
 database (`dancecoach_fuzz`, or SQLite with --database sqlite), local-memory cache, Celery eager
-and the pose analyzer; registers a real user and seeds a playlist, a session and an analysis so
-that ids exist; then runs `schemathesis run` over every operation, authenticated with that
-user's bearer token, with the checks:
+and the pose analyzer, with sign-in from a hosted identity provider on (a local fake one,
+bench/fake_idp.py); seeds a playlist, a session and an analysis so that ids exist; then runs
+`schemathesis run` over every operation, authenticated with the bearer token of that provider
+(`--auth external`, the default) or of a user registered here (`--auth local`), with the checks:
 
 - not_a_server_error           no 5xx
 - status_code_conformance      no status code the schema does not document
@@ -32,18 +33,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import harness
+from bench.fake_idp import FakeIdentityProvider
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 
 
-def seed(base: str) -> str:
-    """The fuzz user's token, with objects of their own and another user's public playlist."""
+def seed(base: str, token: str | None) -> str:
+    """The fuzz user's token (registered here unless given), with objects of their own and another
+    user's public playlist."""
     other = harness.register(base, 1, prefix="other")[0]
     status, body, _ = harness.request(
         "POST", f"{base}/api/v1/playlists/", {"name": "public", "is_public": True}, token=other
     )
     assert status == 201, (status, body)
-    token = harness.register(base, 1, prefix="fuzz")[0]
+    token = token or harness.register(base, 1, prefix="fuzz")[0]
     status, body, _ = harness.request("POST", f"{base}/api/v1/playlists/", {"name": "mine"}, token=token)
     assert status == 201, (status, body)
     playlist = body["id"]
@@ -82,18 +85,41 @@ def malformed_failures(base: str, token: str) -> list[str]:
     return failures
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/dancecoach_fuzz")
-    parser.add_argument("--max-examples", type=int, default=80, help="test cases per operation and phase")
-    parser.add_argument("--min-requests", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=20260)
-    parser.add_argument("--workers", default="2", help="schemathesis workers")
-    parser.add_argument("--report-dir", default=str(harness.ROOT / "bench" / "results" / "fuzz"))
-    args = parser.parse_args()
+def schemathesis_command(args, base: str, token: str, har: Path, junit: Path) -> list[str]:
+    return [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "run",
+        f"{base}/api/schema/",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        CHECKS,
+        "--max-examples",
+        str(args.max_examples),
+        "--seed",
+        str(args.seed),
+        "--workers",
+        str(args.workers),
+        "--generation-database",
+        "none",
+        "--request-timeout",
+        "30",
+        "--suppress-health-check",
+        "all",
+        "--report",
+        "har,junit",
+        "--report-har-path",
+        str(har),
+        "--report-junit-path",
+        str(junit),
+        "--no-color",
+        "--output-sanitize",
+        "true",
+    ]
 
-    report_dir = Path(args.report_dir)
-    report_dir.mkdir(parents=True, exist_ok=True)
+
+def server_env(args, idp: FakeIdentityProvider) -> dict:
+    """Production settings on a fresh bench database, rate limits lifted, the fake provider configured."""
     tmp = Path(tempfile.mkdtemp(prefix="fuzz-"))
     database = None
     extra = {}
@@ -102,7 +128,7 @@ def main() -> int:
     else:
         database = args.database
         harness.database_recreate(database)
-    env = harness.production_env(
+    return harness.production_env(
         database=database,
         redis=None,
         media=tmp / "media",
@@ -114,8 +140,26 @@ def main() -> int:
         RATELIMIT_LOGIN_EMAIL="100000/m",
         RATELIMIT_REGISTER_IP="100000/m",
         RATELIMIT_ANALYSIS_USER="100000/m",
+        **idp.env(),
         **extra,
     )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/dancecoach_fuzz")
+    parser.add_argument("--max-examples", type=int, default=80, help="test cases per operation and phase")
+    parser.add_argument("--min-requests", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=20260)
+    parser.add_argument("--workers", default="2", help="schemathesis workers")
+    parser.add_argument("--report-dir", default=str(harness.ROOT / "bench" / "results" / "fuzz"))
+    parser.add_argument("--auth", choices=["external", "local"], default="external", help="whose token to fuzz with")
+    args = parser.parse_args()
+
+    idp = FakeIdentityProvider().start()
+    report_dir = Path(args.report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    env = server_env(args, idp)
     harness.migrate(env)
     port = harness.free_port()
     base = f"http://127.0.0.1:{port}"
@@ -124,39 +168,11 @@ def main() -> int:
     web = harness.serve_start(env, port, workers=2, threads=4, log=server_log)
     try:
         harness.wait_http(f"{base}/healthz")
-        token = seed(base)
+        external = idp.token("fuzz-dancer", lifetime=4 * 3600, preferred_username="fuzz")
+        token = seed(base, external if args.auth == "external" else None)
         har = report_dir / "fuzz.har"
         junit = report_dir / "junit.xml"
-        cmd = [
-            str(Path(sys.executable).with_name("schemathesis")),
-            "run",
-            f"{base}/api/schema/",
-            "--header",
-            f"Authorization: Bearer {token}",
-            "--checks",
-            CHECKS,
-            "--max-examples",
-            str(args.max_examples),
-            "--seed",
-            str(args.seed),
-            "--workers",
-            str(args.workers),
-            "--generation-database",
-            "none",
-            "--request-timeout",
-            "30",
-            "--suppress-health-check",
-            "all",
-            "--report",
-            "har,junit",
-            "--report-har-path",
-            str(har),
-            "--report-junit-path",
-            str(junit),
-            "--no-color",
-            "--output-sanitize",
-            "true",
-        ]
+        cmd = schemathesis_command(args, base, token, har, junit)
         started = time.monotonic()
         print("$ schemathesis run", base + "/api/schema/", "--checks", CHECKS, "--max-examples", args.max_examples)
         code = subprocess.run(cmd, cwd=report_dir).returncode
@@ -164,6 +180,7 @@ def main() -> int:
         malformed = malformed_failures(base, token)
     finally:
         harness.stop(web)
+        idp.stop()
 
     entries = json.loads(har.read_text())["log"]["entries"] if har.exists() else []
     statuses = Counter(e["response"]["status"] for e in entries)
@@ -178,6 +195,7 @@ def main() -> int:
     print("status codes:", dict(sorted(statuses.items())))
     print(f"5xx answers: {server_errors}; unhandled errors in the server log: {logged_5xx}")
     print(f"schemathesis exit code: {code} (0: no check failed)")
+    print(f"authenticated with: {args.auth} token; identity provider answered {dict(idp.hits)}")
     ok = code == 0 and server_errors == 0 and logged_5xx == 0 and not malformed and len(entries) >= args.min_requests
     if malformed:
         print("FAIL: not a 400 in the error shape:", ", ".join(malformed))

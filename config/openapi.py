@@ -29,6 +29,8 @@ class ErrorCode401Enum(models.TextChoices):
 
 class ErrorCode503Enum(models.TextChoices):
     SERVICE_UNAVAILABLE = "service_unavailable"
+    # A hosted identity provider's keys cannot be fetched (accounts/oidc/): only its tokens are refused.
+    IDENTITY_PROVIDER_UNAVAILABLE = "identity_provider_unavailable"
 
 
 class Error413Serializer(serializers.Serializer):

@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.dev_secret import dev_secret_key
 from config.env import env_bool, env_float, env_int, env_list, env_str
+from config.oidc import distinct_issuers, oidc_provider
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -226,10 +227,39 @@ SIMPLE_JWT = {
     "CHECK_REVOKE_TOKEN": True,
 }
 
+# --- Sign-in from hosted identity providers (docs/sign-in.md) -----------------------
+
+# One provider per OIDC_ISSUER, more as OIDC_2_ISSUER … OIDC_9_ISSUER with the same suffixes.
+# None configured: the feature is off and only our own tokens are accepted.
+OIDC_PROVIDERS = distinct_issuers(
+    [
+        oidc_provider(
+            prefix=prefix,
+            issuer=env_str(f"{prefix}ISSUER"),
+            audiences=env_list(f"{prefix}AUDIENCE", []),
+            authorized_parties=env_list(f"{prefix}AUTHORIZED_PARTIES", []),
+            jwks_url=env_str(f"{prefix}JWKS_URL"),
+            algorithms=env_list(f"{prefix}ALGORITHMS", ["RS256", "ES256"]),
+            claim_namespace=env_str(f"{prefix}CLAIM_NAMESPACE"),
+        )
+        for prefix in ["OIDC_", *(f"OIDC_{n}_" for n in range(2, 10))]
+        if env_str(f"{prefix}ISSUER")
+    ]
+)
+OIDC_LEEWAY_SECONDS = env_int("OIDC_LEEWAY_SECONDS", 30)
+OIDC_JWKS_TIMEOUT_SECONDS = env_float("OIDC_JWKS_TIMEOUT_SECONDS", 3.0)
+OIDC_JWKS_CACHE_SECONDS = env_int("OIDC_JWKS_CACHE_SECONDS", 3600)
+# Off: a verified email equal to a local account's makes a separate account, not a takeover.
+OIDC_LINK_BY_EMAIL = env_bool("OIDC_LINK_BY_EMAIL", False)
+
 # --- REST framework ------------------------------------------------------------
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    # Our own tokens first; a token from a configured identity provider falls through to the second.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.oidc.authentication.LocalJWTAuthentication",
+        "accounts.oidc.authentication.ExternalJWTAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # orjson: datetimes and UUIDs natively, "Z" for UTC as DRF writes it, int keys as strings.
     "DEFAULT_RENDERER_CLASSES": ["drf_orjson_renderer.renderers.ORJSONRenderer"],

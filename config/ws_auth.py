@@ -5,7 +5,9 @@ Browsers cannot set an Authorization header on a WebSocket, so the token comes e
 - as a subprotocol pair: `new WebSocket(url, ["bearer", accessToken])`; the server then answers
   with the subprotocol `bearer` (the token itself is never echoed).
 
-The same rules as the REST API apply (simplejwt: signature, expiry, token type, active user).
+The same rules as the REST API apply: our own tokens (simplejwt: signature, expiry, token type, active
+user) or a configured identity provider's (docs/sign-in.md); when that provider's keys cannot be fetched,
+scope["auth_unavailable"] is set so the consumer can say "try again" rather than "sign in again".
 The token is checked when the socket opens; an open socket stays open after the token expires.
 """
 
@@ -31,14 +33,9 @@ def token_from_scope(scope) -> tuple[str | None, str | None]:
 
 @database_sync_to_async
 def user_for_token(raw: str):
-    from rest_framework_simplejwt.authentication import JWTAuthentication
-    from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+    from accounts.oidc.authentication import user_for_bearer_token
 
-    auth = JWTAuthentication()
-    try:
-        return auth.get_user(auth.get_validated_token(raw))
-    except (InvalidToken, AuthenticationFailed):
-        return None
+    return user_for_bearer_token(raw)
 
 
 class JwtAuthMiddleware:
@@ -48,7 +45,13 @@ class JwtAuthMiddleware:
         self.app = app
 
     async def __call__(self, scope, receive, send):
+        from accounts.oidc.tokens import IdentityProviderUnavailable
+
         raw, subprotocol = token_from_scope(scope)
-        user = await user_for_token(raw) if raw else None
-        scope = {**scope, "user": user or AnonymousUser(), "subprotocol": subprotocol}
+        unavailable = False
+        try:
+            user = await user_for_token(raw) if raw else None
+        except IdentityProviderUnavailable:
+            user, unavailable = None, True
+        scope = {**scope, "user": user or AnonymousUser(), "subprotocol": subprotocol, "auth_unavailable": unavailable}
         return await self.app(scope, receive, send)
