@@ -21,8 +21,10 @@ def pytest_collection_modifyitems(config, items):
 def _clean_cache():
     # Rate-limit counters, cached results and remembered videos must not leak between tests.
     from analyses.services import video_memo_clear
+    from playlists.selectors import reference_frames_cache_clear
 
     video_memo_clear()
+    reference_frames_cache_clear()  # ids repeat across tests' databases: no track row may carry over
     cache.clear()
     yield
     cache.clear()
