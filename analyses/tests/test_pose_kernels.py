@@ -36,23 +36,25 @@ def rng(request):
 
 def test_it_computes_the_dancers_features_as_numpy_does(rng):
     columns = np.ascontiguousarray(random_pose(rng).T)
-    compiled = kernels.dancer_features(columns, TABLE)
-    plain = kernels_numpy.dancer_features(columns, TABLE)
+    compiled = kernels.dancer_features(columns, TABLE, THRESHOLD, body.VISIBILITY_RAMP)
+    plain = kernels_numpy.dancer_features(columns, TABLE, THRESHOLD, body.VISIBILITY_RAMP)
     for a, b in zip(compiled, plain, strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=TOLERANCE)
 
 
-def test_it_finds_the_same_best_frame_with_the_same_error_as_numpy(rng):
+def test_it_finds_the_same_best_frame_with_the_same_error_and_figures_as_numpy(rng):
     dancer = matching.dancer_of(
         np.ascontiguousarray(random_pose(rng).T), THRESHOLD, allow_mirror=bool(rng.random() < 0.8)
     )
     track = random_track(rng).track(THRESHOLD)
     lo, hi = sorted(int(x) for x in rng.choice(np.arange(41), 2, replace=False))
     tie = float(rng.uniform(0.0, 2.0)) * matching.TIE_PER_SECOND
-    best, error2 = kernels.window_search(dancer, track, lo, hi, tie, matching.SCORING)
-    expected_best, expected_error2 = kernels_numpy.window_search(dancer, track, lo, hi, tie, matching.SCORING)
+    best, error2, *figures = kernels.best_match(dancer, track, lo, hi, tie, matching.SCORING)
+    expected_best, expected_error2, *expected = kernels_numpy.best_match(dancer, track, lo, hi, tie, matching.SCORING)
     assert best == expected_best
     assert error2 == pytest.approx(expected_error2, rel=TOLERANCE, abs=TOLERANCE)
+    for a, b in zip(figures, expected, strict=True):
+        np.testing.assert_allclose(a, b, rtol=TOLERANCE, atol=TOLERANCE)
 
 
 def test_it_reports_the_compared_figures_of_a_pair_as_numpy_does(rng):
@@ -79,8 +81,8 @@ def test_it_finds_no_frame_when_no_reference_torso_was_seen():
     hidden = np.stack([synthetic.random_plausible_pose(rng) for _ in range(3)])
     hidden[:, :, 3] = 0.1
     track = PoseReference(hidden, fps=30).track(THRESHOLD)
-    assert kernels.window_search(dancer, track, 0, 3, 0.0, matching.SCORING)[0] == -1
-    assert kernels_numpy.window_search(dancer, track, 0, 3, 0.0, matching.SCORING)[0] == -1
+    assert kernels.best_match(dancer, track, 0, 3, 0.0, matching.SCORING)[0] == -1
+    assert kernels_numpy.best_match(dancer, track, 0, 3, 0.0, matching.SCORING)[0] == -1
 
 
 def test_the_kernels_were_compiled_at_import_for_the_types_the_analyzer_passes():
@@ -94,7 +96,7 @@ def test_the_kernels_were_compiled_at_import_for_the_types_the_analyzer_passes()
     ):
         landmarks = synthetic.keypoints_to_dicts(synthetic.random_plausible_pose(rng))
         pose.analyze(AnalyzerInput(None, None, landmarks, "dQw4w9WgXcQ", 1.0, "ja", reference))
-    for kernel in (kernels.dancer_features, kernels.window_search, kernels.pair_details, kernels.figures):
+    for kernel in (kernels.dancer_features, kernels.best_match, kernels.figures):
         assert len(kernel.signatures) == 1, kernel.signatures
 
 

@@ -4,7 +4,7 @@ the timestamp or, without one, on form alone."""
 from __future__ import annotations
 
 from ..base import AnalyzerInput, AnalyzerResult, PermanentAnalyzerError
-from . import body, feedback, form, kernels, matching, phrases
+from . import body, feedback, form, matching, phrases
 from .features import PARTS, SHOULDERS, TORSO_FEATURE, TORSO_FRAMES, UPPER_LIMBS
 from .matching import Dancer, Track
 from .reference import PoseReference, resolve_reference
@@ -45,7 +45,7 @@ def analyze(
     found = matching.search(dancer, track, lo, hi, float(inp.timestamp))
     if found is None:
         return form.form_only(columns, dancer, threshold, lang, note="no_visible_reference_frames")
-    mirrored, frame, error = found
+    frame = found.frame
     timing = {
         "time_offset": float(inp.timestamp) - float(reference.times[frame]) if reference.timed else None,
         "matched_time": float(reference.times[frame]) if reference.timed else None,
@@ -53,8 +53,7 @@ def analyze(
         "tolerance": float(tolerance),
         "frames_compared": hi - lo,
     }
-    match = _match(dancer, track, mirrored, frame, error)
-    return _reference_result(match, dancer, timing, lang, threshold)
+    return _reference_result(_match(dancer, track, found), dancer, timing, lang, threshold)
 
 
 def _require_visible(dancer: Dancer, threshold: float) -> None:
@@ -69,23 +68,20 @@ def _require_visible(dancer: Dancer, threshold: float) -> None:
         )
 
 
-def _match(dancer: Dancer, track: Track, mirrored: int, frame: int, error: float) -> feedback.Match:
-    errors, weights, reference, part_errors, part_weights = kernels.pair_details(
-        dancer, track, mirrored, frame, matching.SCORING
-    )
+def _match(dancer: Dancer, track: Track, found: matching.Found) -> feedback.Match:
     main = dancer.main_frame
     return feedback.Match(
-        mirrored=mirrored == 1,
+        mirrored=found.mirrored == 1,
         facing=float(dancer.facing[main]),
-        reference_facing=float(track.facing[main, frame]),
-        dancer=dancer.features[mirrored, main],
-        reference=reference,
-        errors=errors,
-        weights=weights,
-        visibility=dancer.visibility[mirrored, main],
-        part_errors=part_errors,
-        part_weights=part_weights,
-        pose_error=error,
+        reference_facing=float(track.facing[main, found.frame]),
+        dancer=dancer.features[found.mirrored, main],
+        reference=found.reference,
+        errors=found.errors,
+        weights=found.weights,
+        visibility=dancer.visibility[found.mirrored, main],
+        part_errors=found.part_errors,
+        part_weights=found.part_weights,
+        pose_error=found.pose_error,
     )
 
 
@@ -99,6 +95,7 @@ def _reference_result(match: feedback.Match, dancer: Dancer, timing: dict, lang:
     _advice(percent, timing["time_offset"], lines, lang)
     segments, joints = feedback.figures(match)
     offset, matched = timing["time_offset"], timing["matched_time"]
+    own_parts = feedback.OWN_PARTS[match.mirrored]
     details = {
         "mode": "reference",
         "reference": True,
@@ -113,8 +110,10 @@ def _reference_result(match: feedback.Match, dancer: Dancer, timing: dict, lang:
         "torso_frame": TORSO_FRAMES[dancer.main_frame],
         "facing": "camera" if match.facing > 0 else "away",
         "reference_facing": "camera" if match.reference_facing > 0 else "away",
-        "body_parts": {match.own(n): round(part_percent[p], 1) if p in seen else None for p, n in enumerate(PARTS)},
-        "weakest": [match.own(PARTS[p]) for p in sorted(weak, key=lambda p: (part_percent[p], p))],
+        "body_parts": dict(
+            zip(own_parts, [round(x, 1) if p in seen else None for p, x in enumerate(part_percent)], strict=True)
+        ),
+        "weakest": [own_parts[p] for p in sorted(weak, key=lambda p: (part_percent[p], p))],
         "joints": joints,
         "segments": segments,
     }

@@ -34,9 +34,9 @@ _VALUES = LANDMARK_COUNT * 4
 def visibility_weight(visibility, threshold: float):
     """How much a landmark (or a feature) seen with `visibility` counts, 0..1: a smoothstep from
     threshold - VISIBILITY_RAMP to threshold + VISIBILITY_RAMP. Works on floats and arrays."""
-    t = np.clip(
-        (np.asarray(visibility, dtype=np.float64) - (threshold - VISIBILITY_RAMP)) / (2 * VISIBILITY_RAMP), 0, 1
-    )
+    t = np.asarray(visibility, dtype=np.float64) - (threshold - VISIBILITY_RAMP)
+    t *= 1.0 / (2 * VISIBILITY_RAMP)
+    t = np.minimum(np.maximum(t, 0.0), 1.0)
     return t * t * (3.0 - 2.0 * t)
 
 

@@ -148,16 +148,20 @@ def improvement_key(feature: str, dancer: float, reference: float, facing: float
     return lean, ("left" if theirs > mine else "right")
 
 
-def _figure_signs(facing: float, mirrored: bool) -> np.ndarray:
+def _figure_signs(facing_camera: bool, mirrored: bool) -> np.ndarray:
     """Signs that turn compared angles into the dancer's terms: limb segments positive away from the
     midline, head tilt and torso lean positive towards the dancer's own left, joints as they are."""
     signs = np.ones(len(FEATURES))
     for k, name in enumerate(FEATURES[:8]):
-        signs[k] = (1.0 if side_of(name) == "left" else -1.0) * (1.0 if facing > 0 else -1.0)
-    signs[FEATURES.index("head")] = signs[FEATURES.index("torso")] = 1.0 if (facing > 0) == mirrored else -1.0
+        signs[k] = (1.0 if side_of(name) == "left" else -1.0) * (1.0 if facing_camera else -1.0)
+    signs[FEATURES.index("head")] = signs[FEATURES.index("torso")] = 1.0 if facing_camera == mirrored else -1.0
     return signs
 
 
+_SIGNS = {(facing, mirrored): _figure_signs(facing, mirrored) for facing in (True, False) for mirrored in (True, False)}
+# Feature and part names on the dancer's own side, for an unmirrored and a mirrored match.
+OWN_FEATURES = {False: FEATURES, True: tuple(swap_side(f) for f in FEATURES)}
+OWN_PARTS = {False: PARTS, True: tuple(swap_side(p) for p in PARTS)}
 _FIGURES = ("dancer", "reference", "difference", "score", "visibility")
 
 
@@ -168,22 +172,24 @@ def figures(match: Match) -> tuple[dict, dict]:
     the side, 180 = overhead). Torso and head: lean or tilt towards the dancer's own left. Joints:
     interior angle, 180 = straight. Difference = dancer - reference. None where not compared.
     """
+    signs = _SIGNS[match.facing > 0, match.mirrored]
     table = kernels.figures(
-        match.dancer, match.reference, match.errors, match.visibility, _figure_signs(match.facing, match.mirrored),
-        DEGREES, 1.0 / HALF_SCORE_ERROR, STEEPNESS,
-    ).tolist()  # fmt: skip
-    rows = {}
-    for k, (compared, *values) in enumerate(zip((match.weights > 0.0).tolist(), *table, strict=True)):
-        shown = values if compared else [None, None, None, None, values[4]]
-        rows[match.own(FEATURES[k])] = dict(zip(_FIGURES, shown, strict=True))
-    names = [match.own(f) for f in FEATURES]
-    return {n: rows[n] for n in names[:10]}, {n: rows[n] for n in names[10:]}
+        match.dancer, match.reference, match.errors, match.visibility, signs, DEGREES, 1.0 / HALF_SCORE_ERROR, STEEPNESS
+    )
+    rows = [
+        dict(zip(_FIGURES, column, strict=True))
+        if compared
+        else dict.fromkeys(_FIGURES[:4]) | {"visibility": column[4]}
+        for compared, column in zip((match.weights > 0.0).tolist(), table.T.tolist(), strict=True)
+    ]
+    names = OWN_FEATURES[match.mirrored]
+    return dict(zip(names[:10], rows[:10], strict=True)), dict(zip(names[10:], rows[10:], strict=True))
 
 
 def part_scores(match: Match) -> tuple[list[int], list[float]]:
     """(parts compared, each part's score 0..100)."""
-    seen = [p for p in range(len(PARTS)) if match.part_weights[p] > 0.0]
-    return seen, [100.0 * score_of(e) for e in match.part_errors.tolist()]
+    seen = np.flatnonzero(match.part_weights > 0.0).tolist()
+    return seen, (100.0 * score_of(match.part_errors)).tolist()
 
 
 def improvements(match: Match, weak: list[int], lines: Lines, lang: str, threshold: float) -> None:

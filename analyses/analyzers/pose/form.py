@@ -58,30 +58,49 @@ _EXTENDING = ("left_elbow", "right_elbow", "left_knee", "right_knee")
 _INDEX = {name: k for k, name in enumerate(FEATURES)}
 
 
+def _averaging(*groups: list[int]) -> np.ndarray:
+    """Rows that average the given landmarks of a (33,) vector, one row per group."""
+    rows = np.zeros((len(groups), 33))
+    for row, landmarks in enumerate(groups):
+        rows[row, landmarks] = 1.0 / len(landmarks)
+    return rows
+
+
+_IN_FRAME_SHARE = _averaging(_IN_FRAME)[0]
+_PART_SHARES = _averaging(*_PART_LANDMARKS.values())
+# Landmark x to the centre of mass's x in one product.
+_MASS_SHARES = sum(share * (_averaging(a)[0] + _averaging(b)[0]) / 2 for share, a, b in _MASS)
+_MASS_SHARES /= _MASS_SHARES.sum()
+
+
 class _Body:
-    """The dancer as is, for form: landmark positions, how much each landmark and joint counts."""
+    """The dancer as is, for form: how much each landmark and joint counts, and the figures used."""
 
     def __init__(self, columns: np.ndarray, dancer: Dancer, threshold: float):
-        self.x, self.y, self.visibility = columns[0], columns[1], columns[3]
-        outside = np.maximum.reduce([-self.x, self.x - 1.0, -self.y, self.y - 1.0, np.zeros_like(self.x)])
-        inside = np.clip(1.0 - outside / _OUTSIDE_FADE, 0.0, 1.0)
-        self.counts = body.visibility_weight(self.visibility, threshold) * inside  # per landmark, 0..1
-        self.clear = body.clearly_seen(self.visibility, threshold) & (inside == 1.0)
-        hips, shoulders = dancer.frame_blend
+        x, y, visibility = columns[0], columns[1], columns[3]
+        outside = np.maximum(np.maximum(-x, x - 1.0), np.maximum(-y, y - 1.0))
+        inside = np.minimum(np.maximum(1.0 - outside * (1.0 / _OUTSIDE_FADE), 0.0), 1.0)
+        self.counts = body.visibility_weight(visibility, threshold) * inside  # per landmark, 0..1
+        self.feet = self.counts[_FEET].tolist()
+        self.feet_x = x[_FEET].tolist()
+        self.feet_clear = bool((body.clearly_seen(visibility[_FEET], threshold) & (outside[_FEET] <= 0.0)).any())
+        self.mass_x = float(_MASS_SHARES @ x)
+        hips, shoulders = dancer.frame_blend.tolist()
         # Joint angles blended over the torso frames, so none jumps when the hips fade from view.
-        self.angles = hips * dancer.features[0, 0] + shoulders * dancer.features[0, 1]
-        self.joint_weights = dancer.weights[0, 0]
-        self.joint_clear = body.clearly_seen(dancer.visibility[0, 0], threshold)
-        self.joint_visibility = dancer.visibility[0, 0]
+        self.angles = (hips * dancer.features[0, 0] + shoulders * dancer.features[0, 1]).tolist()
+        self.joint_weights = dancer.weights[0, 0].tolist()
+        self.joint_visibility = dancer.visibility[0, 0].tolist()
+        self.joint_clear = body.clearly_seen(dancer.visibility[0, 0], threshold).tolist()
         self.frame = TORSO_FRAMES[dancer.main_frame]
-        mid_x, mid_y = (self.x[11] + self.x[12]) / 2, (self.y[11] + self.y[12]) / 2
-        torso = math.hypot((self.x[23] + self.x[24]) / 2 - mid_x, (self.y[23] + self.y[24]) / 2 - mid_y)
-        shoulder_width = math.hypot(self.x[11] - self.x[12], self.y[11] - self.y[12])
+        xs, ys = x.tolist(), y.tolist()
+        ls, rs, lh, rh = body.LEFT_SHOULDER, body.RIGHT_SHOULDER, body.LEFT_HIP, body.RIGHT_HIP
+        torso = math.hypot((xs[lh] + xs[rh] - xs[ls] - xs[rs]) / 2, (ys[lh] + ys[rh] - ys[ls] - ys[rs]) / 2)
+        shoulder_width = math.hypot(xs[ls] - xs[rs], ys[ls] - ys[rs])
         self.length = hips * torso + shoulders * 1.4 * shoulder_width  # mid-shoulder to mid-hip
 
 
 def _in_frame(pose: _Body) -> tuple[float, float]:
-    return float(pose.counts[_IN_FRAME].mean()), 1.0
+    return float(_IN_FRAME_SHARE @ pose.counts), 1.0
 
 
 def _balance(pose: _Body) -> tuple[float, float]:
@@ -89,17 +108,14 @@ def _balance(pose: _Body) -> tuple[float, float]:
 
     A foot point widens the base only as far as it was seen, so one fading from view narrows
     the base smoothly instead of at a threshold."""
-    counts = pose.counts[_FEET]
-    if counts.sum() == 0.0 or pose.length <= 0.0:
+    counts, feet = pose.feet, pose.feet_x
+    if sum(counts) == 0.0 or pose.length <= 0.0:
         return UNSEEN_SCORE, 0.0
-    feet = pose.x[_FEET]
-    centre = float((counts * feet).sum() / counts.sum())
-    base = centre + counts * (feet - centre)
-    mass = sum(share * (pose.x[a].mean() + pose.x[b].mean()) / 2 for share, a, b in _MASS)
-    mass /= sum(share for share, _, _ in _MASS)
+    centre = sum(c * x for c, x in zip(counts, feet, strict=True)) / sum(counts)
+    base = [centre + c * (x - centre) for c, x in zip(counts, feet, strict=True)]
     margin = _BALANCE_MARGIN * pose.length
-    off = max(0.0, float(base.min()) - margin - mass, mass - float(base.max()) - margin)
-    return _shrunk([math.exp(-((off / (_BALANCE_FALLOFF * pose.length)) ** 2))], [float(counts.max())])
+    off = max(0.0, min(base) - margin - pose.mass_x, pose.mass_x - max(base) - margin)
+    return _shrunk([math.exp(-((off / (_BALANCE_FALLOFF * pose.length)) ** 2))], [max(counts)])
 
 
 def _shrunk(values: list[float], weights: list[float]) -> tuple[float, float]:
@@ -116,22 +132,22 @@ def _symmetry(pose: _Body, group: tuple[str, ...] = ("arms", "legs")) -> tuple[f
         for left, right in _SYMMETRY_PAIRS[name]:
             a, b = _INDEX[left], _INDEX[right]
             values.append(_pair_symmetry(pose, left, right))
-            weights.append(float(pose.joint_weights[a] * pose.joint_weights[b]))
+            weights.append(pose.joint_weights[a] * pose.joint_weights[b])
     return _shrunk(values, weights)
 
 
 def _pair_symmetry(pose: _Body, left: str, right: str) -> float:
-    difference = abs(float(pose.angles[_INDEX[left]] - pose.angles[_INDEX[right]]))
+    difference = abs(pose.angles[_INDEX[left]] - pose.angles[_INDEX[right]])
     return 1.0 / (1.0 + (difference / _SYMMETRY_HALF) ** 4)
 
 
 def _extension(pose: _Body) -> tuple[float, float]:
     values = [_extended(pose, name) for name in _EXTENDING]
-    return _shrunk(values, [float(pose.joint_weights[_INDEX[name]]) for name in _EXTENDING])
+    return _shrunk(values, [pose.joint_weights[_INDEX[name]] for name in _EXTENDING])
 
 
 def _extended(pose: _Body, joint: str) -> float:
-    angle = float(pose.angles[_INDEX[joint]])
+    angle = pose.angles[_INDEX[joint]]
     return min(1.0, max(0.0, (angle - _EXTENSION_FROM) / (_EXTENSION_FULL - _EXTENSION_FROM)))
 
 
@@ -179,30 +195,27 @@ def _joint_figures(pose: _Body, name: str) -> dict:
     k = _INDEX[name]
     counted = pose.joint_weights[k] > 0.0
     return {
-        "dancer": round(float(pose.angles[k]) * DEGREES, 1) if counted else None,
+        "dancer": round(pose.angles[k] * DEGREES, 1) if counted else None,
         "reference": None,
         "difference": None,
         "score": None,
-        "visibility": round(float(pose.joint_visibility[k]), 2),
+        "visibility": round(pose.joint_visibility[k], 2),
     }
+
+
+_LIMB_JOINT = {"left_arm": "left_elbow", "right_arm": "right_elbow", "left_leg": "left_knee", "right_leg": "right_knee"}
 
 
 def _part_scores(pose: _Body, found: dict) -> dict[str, float]:
     """Per part: how much of it is in the frame, with its joint's extension and, for the torso,
     the balance, each counting as far as it was seen."""
-    limb_joint = {
-        "left_arm": "left_elbow",
-        "right_arm": "right_elbow",
-        "left_leg": "left_knee",
-        "right_leg": "right_knee",
-    }
     balance, balance_evidence = found["balance"]
     scores = {}
-    for part, landmarks in _PART_LANDMARKS.items():
-        values, weights = [float(pose.counts[landmarks].mean())], [1.0]
-        if part in limb_joint:
-            values.append(_extended(pose, limb_joint[part]))
-            weights.append(float(pose.joint_weights[_INDEX[limb_joint[part]]]))
+    for part, in_frame in zip(_PART_LANDMARKS, (_PART_SHARES @ pose.counts).tolist(), strict=True):
+        values, weights = [in_frame], [1.0]
+        if part in _LIMB_JOINT:
+            values.append(_extended(pose, _LIMB_JOINT[part]))
+            weights.append(pose.joint_weights[_INDEX[_LIMB_JOINT[part]]])
         if part == "torso":
             values.append(balance)
             weights.append(balance_evidence)
@@ -228,7 +241,7 @@ def _fix(pose: _Body, component: str) -> tuple[str, str | None] | None:
     if component == "in_frame":
         return "frame_step_back", None
     if component == "balance":
-        return ("balance", None) if pose.clear[_FEET].any() else None
+        return ("balance", None) if pose.feet_clear else None
     if component == "symmetry":
         seen = {group: _clear_symmetry(pose, pairs) for group, pairs in _SYMMETRY_PAIRS.items()}
         seen = {group: value for group, value in seen.items() if value is not None}
@@ -244,7 +257,9 @@ def _fix(pose: _Body, component: str) -> tuple[str, str | None] | None:
 
 def _clear_symmetry(pose: _Body, pairs: list[tuple[str, str]]) -> float | None:
     """The mean symmetry of the pairs whose both sides were seen clearly, or None."""
-    values = [_pair_symmetry(pose, a, b) for a, b in pairs if pose.joint_clear[[_INDEX[a], _INDEX[b]]].all()]
+    values = [
+        _pair_symmetry(pose, a, b) for a, b in pairs if pose.joint_clear[_INDEX[a]] and pose.joint_clear[_INDEX[b]]
+    ]
     return sum(values) / len(values) if values else None
 
 

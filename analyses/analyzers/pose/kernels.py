@@ -42,16 +42,18 @@ def smooth_weight(visibility, low, high):
 
 
 @_jit
-def dancer_features(columns, table):
+def dancer_features(columns, table, threshold, ramp):
     """The dancer's features as is and mirrored, in both torso frames, from landmark columns (4, 33).
 
-    Returns (features (2 mirrorings, 2 torso frames, K), feature visibility (2, 2, K), facing
-    (2 torso frames) of the dancer as is: +1 towards the camera, -1 away).
+    Returns (features (2 mirrorings, 2 torso frames, K), feature visibility (2, 2, K), their
+    weights (smooth_weight from threshold - ramp to threshold + ramp), facing (2 torso frames)
+    of the dancer as is: +1 towards the camera, -1 away).
     """
     count = table.angle_of.shape[0]
     angles = _vector_angles(columns, table)
     features = np.empty((2, 2, count))
     visibility = np.empty((2, 2, count))
+    weights = np.empty((2, 2, count))
     for mirrored in range(2):
         for frame in range(2):
             for k in range(count):
@@ -61,11 +63,15 @@ def dancer_features(columns, table):
             if mirrored == 1:
                 frame_landmarks = table.mirror_order[frame_landmarks]
             visibility[mirrored, frame, table.torso_feature] = _least_visible(columns, frame_landmarks)
+            for k in range(count):
+                weights[mirrored, frame, k] = smooth_weight(
+                    visibility[mirrored, frame, k], threshold - ramp, threshold + ramp
+                )
     facing = np.empty(2)
     for frame in range(2):
         shoulder_line = _wrapped(angles[0, frame, table.shoulder_line] - angles[0, frame, table.spine])
         facing[frame] = -1.0 if math.sin(shoulder_line) < table.facing_away_below else 1.0
-    return features, visibility, facing
+    return features, visibility, weights, facing
 
 
 @_jit
@@ -122,14 +128,15 @@ def window_search(dancer, track, lo, hi, timestamp_tie, scoring):
     frame nearest the timestamp, then to the unmirrored comparison. Returns (index mirroring *
     (hi - lo) + frame offset, or -1 when no frame can be compared; its squared pose error).
     """
-    parts = scoring.part_weight.shape[0]
-    totals = np.zeros((2, parts))
+    shares = _dancer_shares(dancer, scoring)
+    count = shares.shape[2]
+    weighted_errors, weights = np.empty(count), np.empty(count)
     best, best_objective, best_error2 = -1, np.inf, 0.0
     for mirrored in range(dancer.mirrors):
         for j in range(lo, hi):
-            if not _pair_totals(dancer, track, mirrored, j, scoring, totals):
+            if not _pair_sums(dancer, shares, track, mirrored, j, scoring, weighted_errors, weights):
                 continue
-            error2 = _pose_error2(totals, scoring)
+            error2 = _pose_error2(weighted_errors, weights, scoring)
             objective = error2 + abs(track.tie[j] - timestamp_tie) + mirrored * scoring.mirror_tie
             if objective < best_objective:
                 best, best_objective, best_error2 = mirrored * (hi - lo) + j - lo, objective, error2
@@ -137,26 +144,52 @@ def window_search(dancer, track, lo, hi, timestamp_tie, scoring):
 
 
 @_jit
-def _pair_totals(dancer, track, mirrored, j, scoring, totals):
-    """Weighted error sums (row 0) and weights (row 1) per body part of one (mirroring, frame)
-    pair into `totals`; False when the frame cannot be compared."""
-    totals[:] = 0.0
+def _dancer_shares(dancer, scoring):
+    """Each (mirroring, torso frame, feature)'s weight in the pose before the reference's own:
+    the frame's blend, the feature's weight and its share of the pose."""
+    shares = np.empty_like(dancer.weights)
+    for mirrored in range(2):
+        for frame in range(2):
+            for k in range(shares.shape[2]):
+                shares[mirrored, frame, k] = (
+                    dancer.frame_blend[frame] * dancer.weights[mirrored, frame, k] * scoring.share[k]
+                )
+    return shares
+
+
+@_jit
+def _pair_sums(dancer, shares, track, mirrored, j, scoring, weighted_errors, weights):
+    """Each feature's weighted error and weight for one (mirroring, frame) pair, summed over the
+    torso frames, into the two arrays; False when the frame cannot be compared."""
+    weighted_errors[:] = 0.0
+    weights[:] = 0.0
     seen = False
     for frame in range(2):
-        blend = dancer.frame_blend[frame]
-        if blend == 0.0 or track.usable[frame, j] == 0.0:
+        if dancer.frame_blend[frame] == 0.0 or track.usable[frame, j] == 0.0:
             continue
         seen = True
         flip = track.facing[frame, j] != dancer.facing[frame]
-        for k in range(scoring.part_of.shape[0]):
-            weight = blend * dancer.weights[mirrored, frame, k] * track.weights[frame, j, k] * scoring.share[k]
-            if weight == 0.0:
-                continue
-            error = _feature_error(dancer, track, mirrored, frame, j, k, flip, scoring)
-            part = scoring.part_of[k]
-            totals[0, part] += weight * error
-            totals[1, part] += weight
+        for k in range(weights.shape[0]):
+            weight = shares[mirrored, frame, k] * track.weights[frame, j, k]
+            weighted_errors[k] += weight * _feature_error(dancer, track, mirrored, frame, j, k, flip, scoring)
+            weights[k] += weight
     return seen
+
+
+@_jit
+def _pose_error2(weighted_errors, weights, scoring):
+    """Squared pose error: the weighted mean square of the capped part errors."""
+    squares, total = 0.0, 0.0
+    for part in range(scoring.part_start.shape[0] - 1):
+        error_sum, weight_sum = 0.0, 0.0
+        for i in range(scoring.part_start[part], scoring.part_start[part + 1]):
+            error_sum += weighted_errors[scoring.part_order[i]]
+            weight_sum += weights[scoring.part_order[i]]
+        if weight_sum > 0.0:
+            error = min(error_sum / weight_sum, scoring.part_cap)
+            squares += weight_sum * error * error
+            total += weight_sum
+    return squares / total if total > 0.0 else 0.0
 
 
 @_jit
@@ -169,19 +202,6 @@ def _feature_error(dancer, track, mirrored, frame, j, k, flip, scoring):
     difference = abs(reference - dancer.features[mirrored, frame, k])
     difference = min(difference, _TWO_PI - difference)
     return min(difference * scoring.inverse_tolerance[k], scoring.error_cap)
-
-
-@_jit
-def _pose_error2(totals, scoring):
-    """Squared pose error: the part-weighted mean square of the capped part errors."""
-    squares, weights = 0.0, 0.0
-    for part in range(totals.shape[1]):
-        weight = totals[1, part]
-        if weight > 0.0:
-            error = min(totals[0, part] / weight, scoring.part_cap)
-            squares += weight * error * error
-            weights += weight
-    return squares / weights if weights > 0.0 else 0.0
 
 
 @_jit
@@ -222,6 +242,19 @@ def pair_details(dancer, track, mirrored, j, scoring):
 
 
 @_jit
+def best_match(dancer, track, lo, hi, timestamp_tie, scoring):
+    """window_search, then pair_details of the winner in the same call: (best index or -1, its
+    squared pose error, then pair_details' five arrays, zeros when there is no winner)."""
+    best, error2 = window_search(dancer, track, lo, hi, timestamp_tie, scoring)
+    mirrored, frame = (best // (hi - lo), lo + best % (hi - lo)) if best >= 0 else (0, -1)
+    if best < 0:
+        count, parts = scoring.part_of.shape[0], scoring.part_weight.shape[0]
+        return best, error2, np.zeros(count), np.zeros(count), np.zeros(count), np.zeros(parts), np.zeros(parts)
+    errors, weights, reference, part_errors, part_weights = pair_details(dancer, track, mirrored, frame, scoring)
+    return best, error2, errors, weights, reference, part_errors, part_weights
+
+
+@_jit
 def figures(dancer, reference, errors, visibility, sign, degrees, inverse_e50, steepness):
     """The details' per-feature table (5, K): dancer, reference and difference in degrees (each
     times `sign`), score 0..100 and visibility, rounded as numpy rounds (x * 10 ** n, rint, / 10 ** n)."""
@@ -241,5 +274,5 @@ def figures(dancer, reference, errors, visibility, sign, degrees, inverse_e50, s
 
 def loaded_from_cache() -> bool:
     """Whether every kernel's machine code came from numba's on-disk cache in this process."""
-    kernels = (dancer_features, window_search, pair_details, figures)
+    kernels = (dancer_features, best_match, figures)
     return all(bool(k.stats.cache_hits) and not k.stats.cache_misses for k in kernels)

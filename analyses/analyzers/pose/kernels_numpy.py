@@ -10,15 +10,16 @@ from . import body
 from .features import HIPS, SHOULDERS, pose_features
 
 
-def dancer_features(columns: np.ndarray, table):
-    """kernels.dancer_features: features, visibility (2 mirrorings, 2 torso frames, K), facing (2)."""
+def dancer_features(columns: np.ndarray, table, threshold: float, ramp: float):
+    """kernels.dancer_features: features, visibility, weights (2 mirrorings, 2 torso frames, K), facing (2)."""
     points = columns.T
     poses = np.stack((points, body.mirror_landmarks(points)))
     found = [pose_features(poses, frame) for frame in (HIPS, SHOULDERS)]
     features = np.stack([f for f, _, _ in found], axis=1)
     visibility = np.stack([v for _, v, _ in found], axis=1)
     facing = np.array([facing[0] for _, _, facing in found])
-    return features, visibility, facing
+    t = np.clip((visibility - (threshold - ramp)) / (2 * ramp), 0.0, 1.0)
+    return features, visibility, t * t * (3.0 - 2.0 * t), facing
 
 
 def _pairs(dancer, track, lo: int, hi: int, scoring):
@@ -102,3 +103,13 @@ def figures(dancer, reference, errors, visibility, sign, degrees, inverse_e50, s
             np.rint(visibility * 100.0) / 100.0,
         )
     )
+
+
+def best_match(dancer, track, lo: int, hi: int, timestamp_tie: float, scoring):
+    """kernels.best_match: window_search, then pair_details of the winner."""
+    best, error2 = window_search(dancer, track, lo, hi, timestamp_tie, scoring)
+    if best < 0:
+        count, parts = len(scoring.part_of), len(scoring.part_weight)
+        return best, error2, *(np.zeros(n) for n in (count, count, count, parts, parts))
+    mirrored, offset = divmod(best, hi - lo)
+    return best, error2, *pair_details(dancer, track, mirrored, lo + offset, scoring)

@@ -64,6 +64,8 @@ class Scoring(NamedTuple):
     part_of: np.ndarray  # (K,) body part index
     signed: np.ndarray  # (K,) True for directions (flipped for a reference facing the other way)
     part_weight: np.ndarray  # (parts,)
+    part_order: np.ndarray  # (K,) features ordered by body part...
+    part_start: np.ndarray  # (parts + 1,) ...part p's are part_order[part_start[p]:part_start[p + 1]]
     error_cap: float
     part_cap: float
     mirror_tie: float
@@ -79,6 +81,8 @@ def _scoring() -> Scoring:
         part_of=FEATURE_PART,
         signed=TABLE.reading == DIRECTION,
         part_weight=part_weight,
+        part_order=np.argsort(FEATURE_PART, kind="stable"),
+        part_start=np.searchsorted(np.sort(FEATURE_PART), np.arange(len(PARTS) + 1)),
         error_cap=ERROR_CAP,
         part_cap=PART_CAP,
         mirror_tie=TIE_MIRRORED,
@@ -119,12 +123,12 @@ class Track(NamedTuple):
 
 
 def dancer_of(columns: np.ndarray, threshold: float, allow_mirror: bool) -> Dancer:
-    """The dancer from landmark columns (4, 33): features by the compiled kernel, weights smooth."""
-    features, visibility, facing = kernels.dancer_features(columns, TABLE)
-    hips = float(body.visibility_weight(visibility[0, HIPS, TORSO_FEATURE], threshold))
+    """The dancer from landmark columns (4, 33), by the compiled kernel."""
+    features, visibility, weights, facing = kernels.dancer_features(columns, TABLE, threshold, body.VISIBILITY_RAMP)
+    hips = float(weights[0, HIPS, TORSO_FEATURE])
     return Dancer(
         features=features,
-        weights=body.visibility_weight(visibility, threshold),
+        weights=weights,
         visibility=visibility,
         facing=facing,
         frame_blend=np.array([hips, 1.0 - hips]),
@@ -132,13 +136,26 @@ def dancer_of(columns: np.ndarray, threshold: float, allow_mirror: bool) -> Danc
     )
 
 
-def search(dancer: Dancer, track: Track, lo: int, hi: int, timestamp: float):
-    """(mirrored, frame index, pose error) of the best pair within frames [lo, hi), or None."""
-    best, error2 = kernels.window_search(dancer, track, lo, hi, timestamp * TIE_PER_SECOND, SCORING)
+class Found(NamedTuple):
+    """The best pair in a window and its compared figures (see kernels.pair_details)."""
+
+    mirrored: int
+    frame: int
+    pose_error: float
+    errors: np.ndarray
+    weights: np.ndarray
+    reference: np.ndarray
+    part_errors: np.ndarray
+    part_weights: np.ndarray
+
+
+def search(dancer: Dancer, track: Track, lo: int, hi: int, timestamp: float) -> Found | None:
+    """The best (mirroring, reference frame) pair within frames [lo, hi), or None."""
+    best, error2, *compared = kernels.best_match(dancer, track, lo, hi, timestamp * TIE_PER_SECOND, SCORING)
     if best < 0:
         return None
     mirrored, offset = divmod(best, hi - lo)
-    return mirrored, lo + offset, math.sqrt(error2)
+    return Found(mirrored, lo + offset, math.sqrt(error2), *compared)
 
 
 def warm_up() -> None:
@@ -148,7 +165,6 @@ def warm_up() -> None:
     frames = np.zeros((2, 1, FEATURE_COUNT))
     track = Track(frames, frames.copy(), np.ones((2, 1)), np.ones((2, 1)), np.zeros(1))
     search(dancer, track, 0, 1, 0.0)
-    kernels.pair_details(dancer, track, 0, 0, SCORING)
     ones = np.ones(FEATURE_COUNT)
     kernels.figures(ones, ones, ones, ones, ones, 1.0, 1.0, STEEPNESS)
 
