@@ -21,9 +21,11 @@ def pytest_collection_modifyitems(config, items):
 def _clean_cache():
     # Rate-limit counters, cached results and remembered videos must not leak between tests.
     from accounts.oidc.jwks import keys_memo_clear
+    from playlists.selectors import reference_frames_cache_clear
 
     # A provider of a later test may get an earlier one's port, so its issuer: forget parsed keys.
     keys_memo_clear()
+    reference_frames_cache_clear()  # ids repeat across tests' databases: no track row may carry over
     for each in caches.all():
         each.clear()
     yield

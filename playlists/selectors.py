@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -122,27 +123,50 @@ def _decoded(track_id: int, updated_at, frame_count: int) -> np.ndarray:
     return frames_from_bytes(bytes(data), frame_count)
 
 
+# A worker asks for the same video's track on every frame. Its row is read again at most this
+# often per video and process, so a replaced track reaches other processes within this time.
+TRACK_RECHECK_SECONDS = 1.0
+_track_rows: dict[int, tuple[float, tuple | None]] = {}
+_TRACK_ROWS_KEPT = 1000
+
+
 def reference_frames_cache_clear() -> None:
+    """Forget every decoded track and track row of this process (the next call reads them again)."""
     _decoded.cache_clear()
+    _track_rows.clear()
+
+
+def _track_row(video_id: int, *, fresh: bool) -> tuple | None:
+    """(pk, updated_at, frame_count, fps) of the video's track or None: remembered for
+    TRACK_RECHECK_SECONDS unless `fresh`."""
+    now = time.monotonic()
+    kept = _track_rows.get(video_id)
+    if kept is not None and not fresh and now - kept[0] < TRACK_RECHECK_SECONDS:
+        return kept[1]
+    row = (
+        ReferencePoseTrack.objects.filter(video_id=video_id)
+        .values_list("pk", "updated_at", "frame_count", "fps")
+        .first()
+    )
+    if len(_track_rows) >= _TRACK_ROWS_KEPT:
+        _track_rows.clear()
+    _track_rows[video_id] = (now, row)
+    return row
 
 
 def reference_frames(video: Video | int) -> tuple[float, np.ndarray] | None:
     """(fps, frames) of the video's reference track, frames (n, 33, 4) float32 read-only
     with frame i at i / fps seconds; None when the video has none.
 
-    One small query per call; the frames themselves are decoded once per process and
-    track version (LRU of 8 tracks).
+    At most one small query per TRACK_RECHECK_SECONDS; the frames themselves are decoded once
+    per process and track version (LRU of 8 tracks).
     """
     video_id = getattr(video, "pk", video)
-    for _ in range(3):
-        meta = (
-            ReferencePoseTrack.objects.filter(video_id=video_id)
-            .values_list("pk", "updated_at", "frame_count", "fps")
-            .first()
-        )
-        if meta is None:
+    for attempt in range(3):
+        row = _track_row(video_id, fresh=attempt > 0)
+        if row is None:
             return None
-        pk, updated_at, frame_count, fps = meta
+        pk, updated_at, frame_count, fps = row
         try:
             return fps, _decoded(pk, updated_at, frame_count)
         except _Replaced:

@@ -20,6 +20,7 @@ from accounts.models import User
 from config.errors import ApplicationError, NotFoundError
 from playlists.models import Playlist, PlaylistItem, ReferencePoseTrack, Video
 from playlists.reference_tracks import InvalidReferenceTrack, ParsedTrack, parse_track
+from playlists.selectors import reference_frames_cache_clear
 from playlists.youtube import InvalidYouTubeURL, youtube_id_from_url
 
 TITLE_MAX_LENGTH = Video._meta.get_field("title").max_length
@@ -257,12 +258,16 @@ def reference_track_import(
     with transaction.atomic():
         Video.objects.select_for_update().filter(pk=video.pk).first()
         track = ReferencePoseTrack.objects.filter(video=video).first()
-        if track is None:
-            return ReferencePoseTrack.objects.create(video=video, **fields), True
-        for name, value in fields.items():
-            setattr(track, name, value)
-        track.save()
-        return track, False
+        created = track is None
+        if created:
+            track = ReferencePoseTrack.objects.create(video=video, **fields)
+        else:
+            for name, value in fields.items():
+                setattr(track, name, value)
+            track.save()
+    # This process reads the new track at once; others within selectors.TRACK_RECHECK_SECONDS.
+    reference_frames_cache_clear()
+    return track, created
 
 
 __all__ = [

@@ -2,7 +2,10 @@ import numpy as np
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from playlists import selectors
+from playlists.models import ReferencePoseTrack
 from playlists.selectors import reference_frames, reference_window
 from playlists.services import reference_track_import
 from playlists.tests.factories import VideoFactory, fps_document, random_track
@@ -35,7 +38,7 @@ def test_reference_frames_are_decoded_once_until_the_track_is_replaced():
     with CaptureQueriesContext(connection) as warm:
         _, again = reference_frames(video)
     assert len(cold.captured_queries) == 2  # metadata, then the bytes
-    assert len(warm.captured_queries) == 1  # metadata only
+    assert len(warm.captured_queries) == 0  # the track's row was read just now
     assert again is first
 
     replacement = random_track(12, seed=2)
@@ -65,3 +68,21 @@ def test_the_window_is_clipped_at_the_ends_and_none_past_them(settings):
     assert end.start == pytest.approx(9.4) and end.frames.shape[0] == 19  # 9.4 to 10 s
     assert reference_window(video=video, timestamp=10.6) is None
     assert reference_window(video=video, timestamp=10.4).frames.shape[0] == 4
+
+
+def test_the_track_row_is_read_again_after_the_recheck_interval(monkeypatch):
+    video = VideoFactory()
+    reference_track_import(video=video, data=fps_document(random_track(10, seed=1)))
+    now = [1000.0]
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: now[0])
+    _, first = reference_frames(video)
+    # Another process replaces the track (no service call here, so nothing is forgotten).
+    ReferencePoseTrack.objects.filter(video=video).update(
+        data=random_track(12, seed=2).astype("<f4").tobytes(), frame_count=12, updated_at=timezone.now()
+    )
+    assert reference_frames(video)[1] is first  # within the interval: still the remembered row
+    now[0] += selectors.TRACK_RECHECK_SECONDS
+    with CaptureQueriesContext(connection) as later:
+        _, fresh = reference_frames(video)
+    assert len(later.captured_queries) == 2  # the row, then the new bytes
+    assert fresh.shape[0] == 12

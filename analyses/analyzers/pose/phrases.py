@@ -8,8 +8,6 @@ so they fit on screen while dancing (the tests check every combination).
 
 from __future__ import annotations
 
-LANGUAGES = ("ja", "en")
-
 # Characters, after filling in placeholders, for the Japanese short forms.
 SHORT_LIMITS = {"good_points": 15, "improvements": 15, "advice": 20}
 
