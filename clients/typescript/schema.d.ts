@@ -416,12 +416,12 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
-         * @description A read-only serializer whose bound fields are built once per class, not per instance.
+         * @description A read-only serializer whose fields are bound once per class, not per instance.
          *
          *     DRF deep-copies every declared field each time a serializer is created: for one analysis that
-         *     was most of the cost of rendering it (the submission's response, its live event, each history
-         *     row). These serializers only read attributes: no field of theirs depends on the request or on
-         *     `context`, so one set of bound fields serves every instance and thread.
+         *     was most of the cost of rendering it (the submission's response, its live event). These
+         *     serializers only read attributes and no field of theirs depends on the request or `context`,
+         *     so the fields of one bare instance serve every instance and thread (public Field API only).
          */
         Analysis: {
             /** Format: uuid */
@@ -799,12 +799,12 @@ export interface components {
             detail: string;
         };
         /**
-         * @description A read-only serializer whose bound fields are built once per class, not per instance.
+         * @description A read-only serializer whose fields are bound once per class, not per instance.
          *
          *     DRF deep-copies every declared field each time a serializer is created: for one analysis that
-         *     was most of the cost of rendering it (the submission's response, its live event, each history
-         *     row). These serializers only read attributes: no field of theirs depends on the request or on
-         *     `context`, so one set of bound fields serves every instance and thread.
+         *     was most of the cost of rendering it (the submission's response, its live event). These
+         *     serializers only read attributes and no field of theirs depends on the request or `context`,
+         *     so the fields of one bare instance serve every instance and thread (public Field API only).
          */
         AnalysisVideo: {
             readonly id: number;
@@ -948,9 +948,10 @@ export interface components {
         ErrorCode500Enum: "error";
         /**
          * @description * `service_unavailable` - Service Unavailable
+         *     * `identity_provider_unavailable` - Identity Provider Unavailable
          * @enum {string}
          */
-        ErrorCode503Enum: "service_unavailable";
+        ErrorCode503Enum: "service_unavailable" | "identity_provider_unavailable";
         ErrorResponse401: {
             type: components["schemas"]["ClientErrorEnum"];
             errors: components["schemas"]["Error401"][];
@@ -1306,7 +1307,7 @@ export interface components {
              * Email address
              * Format: email
              */
-            readonly email: string;
+            readonly email: string | null;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             username: string;
             language?: components["schemas"]["LanguageEnum"];
@@ -1705,11 +1706,12 @@ export interface components {
              */
             attr: "non_field_errors";
             /**
-             * @description * `invalid` - invalid
+             * @description * `external_account` - external_account
+             *     * `invalid` - invalid
              *     * `null` - null
              * @enum {string}
              */
-            code: "invalid" | "null";
+            code: "external_account" | "invalid" | "null";
             detail: string;
         };
         V1AuthLogoutCreateRefreshTokenErrorComponent: {
@@ -1826,11 +1828,12 @@ export interface components {
              */
             attr: "non_field_errors";
             /**
-             * @description * `invalid` - invalid
+             * @description * `external_account` - external_account
+             *     * `invalid` - invalid
              *     * `null` - null
              * @enum {string}
              */
-            code: "invalid" | "null";
+            code: "external_account" | "invalid" | "null";
             detail: string;
         };
         V1AuthPasswordCreateOldPasswordErrorComponent: {
