@@ -69,3 +69,15 @@ def submission(**overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+# A valid answer from the model; each test module changes the fields it asserts on.
+GEMINI_ANSWER = {
+    "score": 81,
+    "good_points": ["Arms match the instructor."],
+    "improvements": ["Bend the right knee more."],
+    "advice": "Stay low through the move.",
+    "short_good_points": ["Arms"],
+    "short_improvements": ["Right knee"],
+    "short_advice": "Stay low",
+}

@@ -22,33 +22,17 @@ from analyses.analyzers.base import (
     TransientAnalyzerError,
 )
 from analyses.analyzers.gemini import GeminiConfig, analyze, describe_clip, downscale_frame
-from bench.fake_gemini import FakeGemini
+from analyses.tests.factories import GEMINI_ANSWER
 
 FAKE_KEY = "AIzaFAKE-KEY-1234567890"
 
-GOOD = {
-    "score": 81,
-    "good_points": ["Arms match the instructor."],
-    "improvements": ["Bend the right knee more."],
-    "advice": "Stay low through the move.",
-    "short_good_points": ["Arms"],
-    "short_improvements": ["Right knee"],
-    "short_advice": "Stay low",
-}
-
-
-@pytest.fixture(scope="module")
-def _server():
-    # One server (so one cached client) for the module: building a client costs ~0.15 s (TLS setup).
-    with FakeGemini() as server:
-        yield server
-    gemini.close_clients()
+GOOD = GEMINI_ANSWER
 
 
 @pytest.fixture
-def fake(_server):
-    _server.reset()
-    return _server
+def fake(gemini_server):
+    gemini_server.reset()
+    return gemini_server
 
 
 @pytest.fixture

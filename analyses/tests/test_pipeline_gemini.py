@@ -5,45 +5,28 @@ import logging
 
 import pytest
 
-from analyses.analyzers import gemini
 from analyses.models import Analysis
-from analyses.tests.factories import frame_b64, pose_keypoints, submission
-from bench.fake_gemini import FakeGemini
+from analyses.tests.factories import GEMINI_ANSWER, frame_b64, pose_keypoints, submission
 
 # Transactional: on-commit hooks (enqueueing) must fire as they do outside tests.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FAKE_KEY = "AIzaFAKE-PIPELINE-KEY-0987654321"
 ANALYSES = "/api/v1/analyses/"
-GOOD = {
-    "score": 77,
-    "good_points": ["Arms in time."],
-    "improvements": ["Bend the right knee more."],
-    "advice": "Stay low.",
-    "short_good_points": ["Arms"],
-    "short_improvements": ["Right knee"],
-    "short_advice": "Stay low",
-}
-
-
-@pytest.fixture(scope="module")
-def _server():
-    with FakeGemini() as server:
-        yield server
-    gemini.close_clients()
+GOOD = {**GEMINI_ANSWER, "score": 77, "advice": "Stay low."}
 
 
 @pytest.fixture
-def fake(_server, settings):
-    _server.reset()
+def fake(gemini_server, settings):
+    gemini_server.reset()
     settings.GEMINI_API_KEY = FAKE_KEY
-    settings.GEMINI_BASE_URL = _server.base_url
+    settings.GEMINI_BASE_URL = gemini_server.base_url
     settings.GEMINI_MODEL = "gemini-test-flash"
     settings.GEMINI_TIMEOUT_SECONDS = 1.0
     settings.ANALYSIS_RETRY_BACKOFF_SECONDS = 0.01
     settings.ANALYSIS_RETRY_BACKOFF_MAX_SECONDS = 0.02
     settings.ANALYSIS_MAX_ATTEMPTS = 3
-    return _server
+    return gemini_server
 
 
 def analyze_requests(fake):
