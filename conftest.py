@@ -20,12 +20,10 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _clean_cache():
     # Rate-limit counters, cached results and remembered videos must not leak between tests.
-    from accounts.oidc.jwks import keys_memo_clear
-    from playlists.selectors import reference_frames_cache_clear
+    from config.memos import memos_clear
 
-    # A provider of a later test may get an earlier one's port, so its issuer: forget parsed keys.
-    keys_memo_clear()
-    reference_frames_cache_clear()  # ids repeat across tests' databases: no track row may carry over
+    # Ids, ports and so issuers repeat across tests: no process memo may carry over.
+    memos_clear()
     for each in caches.all():
         each.clear()
     yield

@@ -1,16 +1,14 @@
-import time
-
 import orjson
 
 from analyses.filters import AnalysisFilter
 from analyses.history import analysis_history_json
 from analyses.models import Analysis
+from config.memos import Memo
 from config.pagination import LimitOffsetPagination
 
 HISTORY_COUNT_TTL_SECONDS = 60
-HISTORY_COUNTS_KEPT = 10_000
-# (user id, newest analysis id) -> (count, expiry), per process: no cache round trip per page.
-_remembered_counts: dict = {}
+# (user id, newest analysis id) -> count, per process: no cache round trip per page.
+_history_counts = Memo("history counts", seconds=HISTORY_COUNT_TTL_SECONDS, max_entries=10_000)
 
 
 def history_is_filtered(query_params) -> bool:
@@ -38,14 +36,7 @@ class HistoryPagination(LimitOffsetPagination):
     def remembered_count(self, newest_id, count) -> int:
         if self.offset != 0 or newest_id is None:
             return count()
-        key = (self.request.user.pk, newest_id)
-        remembered = _remembered_counts.get(key)
-        if remembered is None or remembered[1] < time.monotonic():
-            remembered = _remembered_counts[key] = (count(), time.monotonic() + HISTORY_COUNT_TTL_SECONDS)
-            if len(_remembered_counts) > HISTORY_COUNTS_KEPT:  # forget the oldest half
-                for stale in list(_remembered_counts)[: HISTORY_COUNTS_KEPT // 2]:
-                    _remembered_counts.pop(stale, None)
-        return remembered[0]
+        return _history_counts.get_or_set((self.request.user.pk, newest_id), count)
 
     def paginate_json(self, request, *, user) -> orjson.Fragment:
         """An unfiltered page on PostgreSQL: the rows' JSON as the database wrote it (analyses.history)."""

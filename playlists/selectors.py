@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import math
-import time
 from typing import NamedTuple
 
 import numpy as np
@@ -13,6 +11,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import User
 from config.errors import ForbiddenError, NotFoundError
+from config.memos import Memo
 from playlists.models import Playlist, PlaylistItem, ReferencePoseTrack, Video
 from playlists.reference_tracks import frames_from_bytes
 from playlists.youtube import InvalidYouTubeURL, youtube_id_from_url
@@ -113,45 +112,47 @@ class _Replaced(Exception):
     """The track changed between reading its metadata and its data."""
 
 
-@functools.lru_cache(maxsize=8)
-def _decoded(track_id: int, updated_at, frame_count: int) -> np.ndarray:
-    # Keyed by (id, updated_at): a replaced track has a new updated_at, so a stale entry
-    # is never returned; it just ages out. The array is read-only and shared.
-    data = ReferencePoseTrack.objects.filter(pk=track_id, updated_at=updated_at).values_list("data", flat=True).first()
-    if data is None:
-        raise _Replaced
-    return frames_from_bytes(bytes(data), frame_count)
-
-
 # A worker asks for the same video's track on every frame. Its row is read again at most this
 # often per video and process, so a replaced track reaches other processes within this time.
 TRACK_RECHECK_SECONDS = 1.0
-_track_rows: dict[int, tuple[float, tuple | None]] = {}
-_TRACK_ROWS_KEPT = 1000
+_track_rows = Memo("reference track rows", seconds=TRACK_RECHECK_SECONDS, max_entries=1000)
+_NOT_KEPT = object()
+# Keyed by (id, updated_at): a replaced track has a new updated_at, so a stale entry is never
+# returned; it just ages out. The arrays are read-only and shared.
+_decoded_tracks = Memo("decoded reference tracks", seconds=3600, max_entries=8)
 
 
 def reference_frames_cache_clear() -> None:
     """Forget every decoded track and track row of this process (the next call reads them again)."""
-    _decoded.cache_clear()
+    _decoded_tracks.clear()
     _track_rows.clear()
+
+
+def _decoded(track_id: int, updated_at, frame_count: int) -> np.ndarray:
+    def decode():
+        data = (
+            ReferencePoseTrack.objects.filter(pk=track_id, updated_at=updated_at).values_list("data", flat=True).first()
+        )
+        if data is None:
+            raise _Replaced
+        return frames_from_bytes(bytes(data), frame_count)
+
+    return _decoded_tracks.get_or_set((track_id, updated_at, frame_count), decode)
 
 
 def _track_row(video_id: int, *, fresh: bool) -> tuple | None:
     """(pk, updated_at, frame_count, fps) of the video's track or None: remembered for
     TRACK_RECHECK_SECONDS unless `fresh`."""
-    now = time.monotonic()
-    kept = _track_rows.get(video_id)
-    if kept is not None and not fresh and now - kept[0] < TRACK_RECHECK_SECONDS:
-        return kept[1]
+    if not fresh:
+        kept = _track_rows.get(video_id, _NOT_KEPT)  # None is kept too: the video has no track
+        if kept is not _NOT_KEPT:
+            return kept
     row = (
         ReferencePoseTrack.objects.filter(video_id=video_id)
         .values_list("pk", "updated_at", "frame_count", "fps")
         .first()
     )
-    if len(_track_rows) >= _TRACK_ROWS_KEPT:
-        _track_rows.clear()
-    _track_rows[video_id] = (now, row)
-    return row
+    return _track_rows.set(video_id, row)
 
 
 def reference_frames(video: Video | int) -> tuple[float, np.ndarray] | None:

@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from jwt import PyJWK, PyJWKClient, PyJWKSet
 from jwt.exceptions import PyJWKClientError, PyJWTError
 
+from config.memos import Memo
 from config.oidc import OidcProvider, url_check
 
 logger = logging.getLogger(__name__)
@@ -24,7 +25,11 @@ logger = logging.getLogger(__name__)
 REFRESH_INTERVAL_SECONDS = 60
 # Each process also keeps the parsed keys this long: no cache round trip or key parsing per request.
 MEMO_SECONDS = 60
-_memo: dict[str, tuple[float, dict[str, PyJWK]]] = {}  # issuer: (expiry on the monotonic clock, keys by kid)
+_keys_by_issuer = Memo(
+    "identity provider keys",
+    seconds=lambda: min(MEMO_SECONDS, settings.OIDC_JWKS_CACHE_SECONDS),
+    max_entries=64,
+)
 
 
 class JwksUnavailable(Exception):
@@ -101,19 +106,13 @@ def _fetch_once_for_all(provider: OidcProvider) -> dict:
 
 
 def _memo_keys(provider: OidcProvider, data: dict) -> dict[str, PyJWK]:
-    keys = _signing_keys(data)
-    _memo[provider.issuer] = (time.monotonic() + min(MEMO_SECONDS, settings.OIDC_JWKS_CACHE_SECONDS), keys)
-    return keys
-
-
-def keys_memo_clear() -> None:
-    _memo.clear()
+    return _keys_by_issuer.set(provider.issuer, _signing_keys(data))
 
 
 def signing_key(provider: OidcProvider, kid: str) -> PyJWK | None:
     """The provider's key named `kid`, or None when the provider does not publish it. Raises JwksUnavailable."""
-    expires, keys = _memo.get(provider.issuer, (0.0, {}))
-    if kid in keys and time.monotonic() < expires:
+    keys = _keys_by_issuer.get(provider.issuer, {})
+    if kid in keys:
         return keys[kid]
     data = cache.get(_cache_key(provider, "jwks"))
     if data is None:

@@ -1,3 +1,5 @@
+import time
+
 import numpy as np
 import pytest
 from django.db import connection
@@ -74,7 +76,7 @@ def test_the_track_row_is_read_again_after_the_recheck_interval(monkeypatch):
     video = VideoFactory()
     reference_track_import(video=video, data=fps_document(random_track(10, seed=1)))
     now = [1000.0]
-    monkeypatch.setattr(selectors.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
     _, first = reference_frames(video)
     # Another process replaces the track (no service call here, so nothing is forgotten).
     ReferencePoseTrack.objects.filter(video=video).update(
