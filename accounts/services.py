@@ -109,7 +109,7 @@ def user_tokens_revoke_all(*, user: User) -> int:
 
 
 def _live_sockets_close(user: User) -> None:
-    from analyses.live import user_sockets_close
+    from analyses.live import user_sockets_close  # analyses depends on accounts, not the other way round
 
     try:
         user_sockets_close(user_id=user.pk)

@@ -11,11 +11,13 @@
 
 import contextvars
 import logging
+import logging.config
 import re
 import time
 import uuid
 
 from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
+from django.conf import settings
 
 HEADER = "X-Request-ID"
 TASK_HEADER = "request_id"
@@ -152,10 +154,6 @@ def _request_id_cleared_after_task(task_id=None, **kwargs):
 def _worker_logging_from_django_settings(loglevel=None, **kwargs):
     """The worker logs through settings.LOGGING (JSON in production, with the request id), not
     Celery's own format. The command line's --loglevel still sets the root level."""
-    import logging.config
-
-    from django.conf import settings
-
     logging.config.dictConfig(settings.LOGGING)
     if loglevel:
         logging.getLogger().setLevel(loglevel)

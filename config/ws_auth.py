@@ -16,6 +16,9 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from django.contrib.auth.models import AnonymousUser
 
+from accounts.oidc.authentication import user_for_bearer_token
+from accounts.oidc.tokens import IdentityProviderUnavailable
+
 SUBPROTOCOL = "bearer"
 
 
@@ -33,8 +36,6 @@ def token_from_scope(scope) -> tuple[str | None, str | None]:
 
 @database_sync_to_async
 def user_for_token(raw: str):
-    from accounts.oidc.authentication import user_for_bearer_token
-
     return user_for_bearer_token(raw)
 
 
@@ -45,8 +46,6 @@ class JwtAuthMiddleware:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        from accounts.oidc.tokens import IdentityProviderUnavailable
-
         raw, subprotocol = token_from_scope(scope)
         unavailable = False
         try:
