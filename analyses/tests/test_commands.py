@@ -1,6 +1,5 @@
 """Operator commands: reanalyze, purge_frames (and its beat task), seed_demo."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -266,10 +265,8 @@ def test_the_purge_is_a_daily_beat_job():
 # --- seed_demo --------------------------------------------------------------------------------
 
 
-def test_seed_demo_fills_a_new_database_quickly_and_twice_changes_nothing(capsys):
-    started = time.monotonic()
+def test_seed_demo_fills_a_new_database_and_twice_changes_nothing(capsys):
     call_command("seed_demo")
-    assert time.monotonic() - started < 30
     out = capsys.readouterr().out
     assert "demo@example.com / demo-dance-2025" in out
     assert "admin@example.com / demo-admin-2025" in out
