@@ -6,7 +6,14 @@ from django.conf import settings
 
 from analyses import caching
 from analyses.analyzers import pose
-from analyses.analyzers.base import AnalyzerError, AnalyzerInput, AnalyzerResult, ReferenceContext
+from analyses.analyzers.base import (
+    AnalyzerError,
+    AnalyzerInput,
+    AnalyzerResult,
+    PermanentAnalyzerError,
+    ReferenceContext,
+)
+from budgets import services as budget_services
 from playlists.selectors import reference_window
 
 logger = logging.getLogger(__name__)
@@ -103,6 +110,40 @@ def analyze(*, analysis) -> AnalyzerResult:
     if analysis.provider == "pose":
         return _pose_analyze(AnalyzerInput(**base, reference=reference))
 
+    return _gemini_within_budget(analysis, base=base, reference=reference)
+
+
+def _gemini_within_budget(analysis, *, base: dict, reference) -> AnalyzerResult:
+    """Gemini's result within the AI budget (budgets.services). Over a cap, or while Gemini's own
+    quota is exhausted (the breaker), `auto` with keypoints is done by the pose analyzer, marked
+    details.fallback = "budget"; over a cap anything else fails with ai_budget_exhausted, not retried."""
+    can_fall_back = analysis.requested_provider == "auto" and bool(analysis.keypoints)
+    reservation = budget_services.gemini_call_reserve(user_id=analysis.user_id, can_fall_back=can_fall_back)
+    if reservation.refusal is not None:
+        if not can_fall_back:
+            raise PermanentAnalyzerError("ai_budget_exhausted", f"ai_budget_exhausted: {reservation.refusal}")
+        return _budget_fallback(base=base, reference=reference, reason=reservation.refusal)
+    try:
+        result = _gemini_analyze(analysis, base=base, reference=reference)
+    except AnalyzerError as exc:
+        tokens = {"input_tokens": getattr(exc, "input_tokens", 0), "output_tokens": getattr(exc, "output_tokens", 0)}
+        reservation.settle(**tokens, charged=not exc.transient)
+        budget_services.breaker_record(error_code=exc.code, transient=exc.transient)
+        if can_fall_back and exc.code == budget_services.QUOTA_ERROR and budget_services.breaker_is_open():
+            return _budget_fallback(base=base, reference=reference, reason=budget_services.BREAKER)
+        raise
+    reservation.settle(input_tokens=result.input_tokens, output_tokens=result.output_tokens)
+    budget_services.breaker_record(error_code=None)
+    return result
+
+
+def _budget_fallback(*, base: dict, reference, reason: str) -> AnalyzerResult:
+    result = _pose_analyze(AnalyzerInput(**base, reference=reference))
+    result.details = {**result.details, "fallback": "budget", "fallback_reason": reason}
+    return result
+
+
+def _gemini_analyze(analysis, *, base: dict, reference) -> AnalyzerResult:
     config = gemini_config()
     pose_details = None
     if analysis.keypoints:

@@ -25,6 +25,10 @@ _MESSAGES = {
         "The AI coach is not available on this server; the pose analyzer is.",
         "このサーバーではAIコーチを使えません。ポーズ分析は使えます。",
     ),
+    "ai_budget_exhausted": (
+        "The AI coach has reached its usage limit for now; the pose analyzer is still available.",
+        "AIコーチは現在利用上限に達しています。ポーズ分析は使えます。",
+    ),
     "gemini_bad_request": (
         "The AI coach could not analyse this frame.",
         "AIコーチはこのフレームを分析できませんでした。",

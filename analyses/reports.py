@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from analyses.models import Analysis
 from analyses.stats import day_start, rounded, time_zone_get
+from budgets.selectors import budget_report
 
 DEFAULT_DAYS = 30
 MAX_RANGE_DAYS = 366
@@ -118,6 +119,7 @@ def _totals(in_range, postgres: bool) -> dict:
         completed=Count("pk", filter=completed),
         failed=Count("pk", filter=Q(status=Analysis.Status.FAILED)),
         cache_hits=Count("pk", filter=completed & Q(cached=True)),
+        budget_fallbacks=Count("pk", filter=completed & Q(details__has_key="fallback")),
         active_users=Count("user", distinct=True),
         average_score=Avg("score", filter=completed),
         gemini_analyses=Count("pk", filter=gemini),
@@ -273,6 +275,7 @@ def report_build(date_range: DateRange | None = None) -> dict:
         "score_distribution": _score_distribution(in_range),
         "failures_by_code": _failures(in_range, totals["failed"]),
         "top_videos": _top_videos(in_range),
+        "budget": budget_report(in_range, fallbacks=totals["budget_fallbacks"], completed=totals["completed"]),
     }
 
 
@@ -296,6 +299,12 @@ def report_rows(report: dict):
     for row in report["failures_by_code"]:
         yield ("failures_by_code", row["error_code"], "analyses", row["analyses"])
         yield ("failures_by_code", row["error_code"], "share_of_failures", row["share_of_failures"])
+    budget = report.get("budget")
+    for u in budget["usage"] if budget else ():
+        for metric in ("spent_usd", "cap_usd", "used"):
+            yield ("budget", u["cap"], metric, "" if u[metric] is None else u[metric])
+    for metric in ("fallbacks", "fallback_share", "breaker_open") if budget else ():
+        yield ("budget", "", metric, "" if budget[metric] is None else budget[metric])
     for row in report["top_videos"]:
         key = row["youtube_id"]
         for metric in ("title", "analyses", "users", "average_score"):

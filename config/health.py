@@ -64,4 +64,16 @@ def readyz(request):
             },
             status=503,
         )
-    return JsonResponse({"status": "ok", "checks": checks})
+    return JsonResponse({"status": "ok", "checks": checks, "details": _details()})
+
+
+def _details() -> dict:
+    """Warnings that are not failures: an AI budget cap 80% used."""
+    from budgets.services import budget_alerts_now
+
+    try:
+        alerts = budget_alerts_now()
+    except Exception as exc:  # a warning must never make the probe fail
+        logger.warning("readyz: AI budget alerts unavailable: %r", exc)
+        return {}
+    return {"ai_budget": " ".join(alerts)} if alerts else {}

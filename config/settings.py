@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "accounts",
     "playlists",
     "analyses",
+    "budgets",
 ]
 
 MIDDLEWARE = [
@@ -379,6 +380,15 @@ ANALYSIS_WAITS_PER_USER = env_int("ANALYSIS_WAITS_PER_USER", 4)
 # A submission without session_id joins the dancer's session of that video while its last
 # analysis is this recent; a session idle longer counts as ended (at its last analysis).
 PRACTICE_SESSION_IDLE_MINUTES = env_int("PRACTICE_SESSION_IDLE_MINUTES", 10)
+
+# --- AI budget (budgets app; the admin's values win over these; unset: no cap) ------------
+
+AI_BUDGET_DAILY_USD = env_float("AI_BUDGET_DAILY_USD", None)
+AI_BUDGET_MONTHLY_USD = env_float("AI_BUDGET_MONTHLY_USD", None)
+AI_BUDGET_USER_DAILY_CALLS = env_int("AI_BUDGET_USER_DAILY_CALLS", None)
+AI_BUDGET_CALL_ESTIMATE_USD = env_float("AI_BUDGET_CALL_ESTIMATE_USD", 0.002)
+AI_BREAKER_OPEN_AFTER_SECONDS = env_float("AI_BREAKER_OPEN_AFTER_SECONDS", 180.0)
+AI_BREAKER_PROBE_SECONDS = env_float("AI_BREAKER_PROBE_SECONDS", 30.0)
 
 # --- Playlists --------------------------------------------------------------------
 

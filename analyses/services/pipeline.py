@@ -185,7 +185,9 @@ def _result_for(analysis: Analysis) -> tuple[dict, AnalyzerResult | None]:
         result = analyzing.analyze(analysis=analysis)
         payload = _result_dict(result)
         # Published before the lock is released, so a waiter never finds neither lock nor result.
-        caching.result_set(analysis.fingerprint, payload)
+        # A budget fallback is not Gemini's answer: never reused for the Gemini fingerprint.
+        if "fallback" not in payload["details"]:
+            caching.result_set(analysis.fingerprint, payload)
         return payload, result
     finally:
         flight.release()

@@ -111,6 +111,9 @@ class Command(OperatorCommand):
             ["error code", "analyses", "share"],
             [(f["error_code"], f["analyses"], f["share_of_failures"]) for f in report["failures_by_code"]],
         )
+        for title, header, rows in _budget_sections(report["budget"]):
+            section(title, header, rows)
+        lines.extend(report["budget"]["alerts"])
         section(
             "Top videos",
             ["youtube id", "title", "analyses", "users", "average score"],
@@ -120,3 +123,19 @@ class Command(OperatorCommand):
             ],
         )
         return "\n".join(lines) + "\n"
+
+
+def _budget_sections(budget: dict) -> list[tuple[str, list, list]]:
+    """The AI budget's two tables: spend against the caps, and the top dancers by spend."""
+    caps = [(u["cap"], u["spent_usd"], u["cap_usd"], u["used"]) for u in budget["usage"]]
+    caps.append(("per dancer per day (calls)", None, budget["user_daily_calls_cap"], None))
+    caps.append(("fallbacks in range", budget["fallbacks"], None, budget["fallback_share"]))
+    dancers = [(d["email"], d["gemini_analyses"], d["spent_usd"]) for d in budget["top_dancers"]]
+    return [
+        (
+            "AI budget" + (" (Gemini quota breaker open)" if budget["breaker_open"] else ""),
+            ["cap", "spent (USD)", "cap (USD)", "used"],
+            caps,
+        ),
+        ("Top dancers by Gemini spend", ["dancer", "Gemini analyses", "spent (USD)"], dancers),
+    ]
