@@ -6,6 +6,9 @@ import pytest
 from django.core.cache import caches
 from rest_framework.test import APIClient
 
+from analyses.analyzers import gemini
+from bench.fake_gemini import FakeGemini
+
 
 def pytest_collection_modifyitems(config, items):
     # The services half of `make test` sets SERVICES=1 with DATABASE_URL and REDIS_URL.
@@ -172,3 +175,11 @@ def make_worker(transactional_db, settings):
 @pytest.fixture
 def celery_worker(make_worker):
     return make_worker()
+
+
+@pytest.fixture(scope="module")
+def gemini_server():
+    # One server (so one cached client) per module: building a client costs a TLS set-up.
+    with FakeGemini() as server:
+        yield server
+    gemini.close_clients()

@@ -9,7 +9,7 @@ import ast
 import sys
 from pathlib import Path
 
-DEFAULT_PATHS = ("accounts", "analyses", "playlists", "config")
+DEFAULT_PATHS = ("accounts", "analyses", "budgets", "playlists", "config")
 
 
 def functions(path: Path):

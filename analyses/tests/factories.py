@@ -1,5 +1,6 @@
 import base64
 import io
+import time
 
 import factory
 from PIL import Image
@@ -81,3 +82,14 @@ GEMINI_ANSWER = {
     "short_improvements": ["Right knee"],
     "short_advice": "Stay low",
 }
+
+
+def analysis_wait_final(analysis_id, timeout: float = 60.0):
+    """The analysis once a worker has made it final; fails the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        analysis = Analysis.objects.get(pk=analysis_id)
+        if analysis.is_final:
+            return analysis
+        time.sleep(0.2)
+    raise AssertionError(f"analysis {analysis_id} still {analysis.status} after {timeout}s")

@@ -16,37 +16,19 @@ from accounts.tests.factories import UserFactory
 from analyses import analyzing
 from analyses.models import Analysis
 from analyses.services import maintenance
-from analyses.tests.factories import frame_b64, submission
+from analyses.tests.factories import GEMINI_ANSWER, analysis_wait_final, frame_b64, submission
 from bench.fake_gemini import FakeGemini
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 ANALYSES = "/api/v1/analyses/"
-GOOD = {
-    "score": 66,
-    "good_points": ["Arms"],
-    "improvements": ["Knees"],
-    "advice": "Bend more.",
-    "short_good_points": ["Arms"],
-    "short_improvements": ["Knees"],
-    "short_advice": "Bend",
-}
+GOOD = {**GEMINI_ANSWER, "score": 66}
 
 
 def client_for(user):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
     return client
-
-
-def wait_final(analysis_id, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        analysis = Analysis.objects.get(pk=analysis_id)
-        if analysis.is_final:
-            return analysis
-        time.sleep(0.2)
-    raise AssertionError(f"analysis {analysis_id} still {analysis.status} after {timeout}s")
 
 
 def test_a_real_worker_completes_a_queued_analysis_and_wait_wakes_up(celery_worker):
@@ -123,7 +105,7 @@ def test_a_worker_killed_mid_analysis_leaves_it_to_complete_on_redelivery(make_w
     time.sleep(0.5)
     for child in worker_children(worker.pid):
         os.kill(child, signal.SIGKILL)  # the process running the task dies mid-call
-    analysis = wait_final(analysis_id, timeout=90)
+    analysis = analysis_wait_final(analysis_id, timeout=90)
     assert analysis.status == "completed", (analysis.error_code, analysis.error_message)
     assert analysis.score == 66
     assert analysis.attempts >= 2
@@ -135,7 +117,7 @@ def test_recovery_requeues_an_analysis_whose_lease_ran_out(celery_worker):
     settings_backup = django_settings.CELERY_TASK_ALWAYS_EAGER
     r = client.post(ANALYSES, submission(), format="json")
     analysis_id = r.json()["id"]
-    wait_final(analysis_id)
+    analysis_wait_final(analysis_id)
     # Simulate a worker that died holding it: processing with an expired lease.
     from django.utils import timezone
 
@@ -143,5 +125,5 @@ def test_recovery_requeues_an_analysis_whose_lease_ran_out(celery_worker):
         status="processing", lease_until=timezone.now() - timezone.timedelta(seconds=1), score=None
     )
     assert maintenance.analyses_recover_stuck()["requeued"] == 1
-    assert wait_final(analysis_id).status == "completed"
+    assert analysis_wait_final(analysis_id).status == "completed"
     assert django_settings.CELERY_TASK_ALWAYS_EAGER == settings_backup

@@ -6,42 +6,25 @@ import threading
 import pytest
 
 from analyses import caching
-from analyses.analyzers import gemini
 from analyses.models import Analysis
-from analyses.tests.factories import submission
-from bench.fake_gemini import FakeGemini
+from analyses.tests.factories import GEMINI_ANSWER, submission
 from budgets import selectors, services
 from budgets.models import AiBudget
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ANALYSES = "/api/v1/analyses/"
-GOOD = {
-    "score": 77,
-    "good_points": ["Arms in time."],
-    "improvements": ["Bend the right knee more."],
-    "advice": "Stay low.",
-    "short_good_points": ["Arms"],
-    "short_improvements": ["Right knee"],
-    "short_advice": "Stay low",
-}
+GOOD = {**GEMINI_ANSWER, "score": 77}
 # What the fake answers GOOD with: 1290 tokens in, a quarter of the JSON text's length out.
 CALL_USD = selectors.cost_micro_usd(1290, len(json.dumps(GOOD, ensure_ascii=False)) // 4) / 1e6
 
 
-@pytest.fixture(scope="module")
-def _server():
-    with FakeGemini() as server:
-        yield server
-    gemini.close_clients()
-
-
 @pytest.fixture
-def fake(_server, settings):
-    _server.reset()
-    _server.default = ("ok", GOOD)
+def fake(gemini_server, settings):
+    gemini_server.reset()
+    gemini_server.default = ("ok", GOOD)
     settings.GEMINI_API_KEY = "AIzaFAKE-BUDGET-KEY-1234567890"
-    settings.GEMINI_BASE_URL = _server.base_url
+    settings.GEMINI_BASE_URL = gemini_server.base_url
     settings.GEMINI_MODEL = "gemini-test-flash"
     settings.GEMINI_TIMEOUT_SECONDS = 2.0
     settings.ANALYSIS_RETRY_BACKOFF_SECONDS = 0.01
@@ -54,7 +37,7 @@ def fake(_server, settings):
         caching.reference_context_set(
             youtube_id="dQw4w9WgXcQ", timestamp=2.0, language=language, description="Arms up."
         )
-    return _server
+    return gemini_server
 
 
 def submit(client, n: int, **overrides):

@@ -1,7 +1,5 @@
 """The AI budget across processes: PostgreSQL, Redis and real Celery workers (services half)."""
 
-import time
-
 import pytest
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -10,7 +8,7 @@ from accounts.tests.factories import UserFactory
 from analyses import caching
 from analyses.analyzers import gemini
 from analyses.models import Analysis
-from analyses.tests.factories import frame_b64, submission
+from analyses.tests.factories import analysis_wait_final, frame_b64, submission
 from bench.fake_gemini import FakeGemini
 from budgets import services
 from budgets.tests.test_budget_pipeline import CALL_USD, GOOD
@@ -25,16 +23,6 @@ def client_for(user):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
     return client
-
-
-def wait_final(analysis_id, timeout=60.0) -> Analysis:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        analysis = Analysis.objects.get(pk=analysis_id)
-        if analysis.is_final:
-            return analysis
-        time.sleep(0.2)
-    raise AssertionError(f"analysis {analysis_id} still {analysis.status} after {timeout}s")
 
 
 @pytest.fixture
@@ -62,7 +50,7 @@ def worker_env(fake, **extra):
 def submit_and_wait(client, n: int) -> Analysis:
     r = client.post(ANALYSES, submission(timestamp=2.0 + n / 10), format="json")
     assert r.status_code == 202, r.content
-    return wait_final(r.json()["id"])
+    return analysis_wait_final(r.json()["id"])
 
 
 def test_a_cap_changed_in_the_admin_applies_to_the_next_analysis_in_a_worker_process(make_worker, fake, admin_client):
@@ -91,7 +79,7 @@ def test_twenty_concurrent_submissions_overshoot_a_cap_of_five_by_at_most_the_wo
     clients = [client_for(UserFactory()) for _ in range(20)]
     bodies = [submission(timestamp=2.0 + n % 10 / 10, user_frame=frame_b64(shade=n + 1)) for n in range(20)]
     ids = [c.post(ANALYSES, body, format="json").json()["id"] for c, body in zip(clients, bodies, strict=True)]
-    analyses = [wait_final(i, timeout=120) for i in ids]
+    analyses = [analysis_wait_final(i, timeout=120) for i in ids]
     assert all(a.status == "completed" for a in analyses), [(a.status, a.error_code) for a in analyses]
     on_gemini = sum(a.provider == "gemini" for a in analyses)
     assert 5 <= on_gemini <= 5 + concurrency

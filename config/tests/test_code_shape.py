@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "analyses", "playlists", "config")
+# Every Django app of the project (a folder with apps.py), and the project package.
+APPS = sorted({path.parent.name for path in ROOT.glob("*/apps.py")} | {"config"})
 # The pose kernel is unrolled for numba; its numpy reference sits beside it for the tests to compare.
 LONG_MODULES_ALLOWED = {"analyses/analyzers/pose/kernels.py", "analyses/analyzers/pose/kernels_numpy.py"}
 # The styleguide's wiring: services start tasks, tasks call services (imported inside the task).

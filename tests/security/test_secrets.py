@@ -9,21 +9,13 @@ from django.urls import reverse
 from accounts.tests.factories import UserFactory
 from analyses.analyzers import gemini
 from analyses.models import Analysis
-from analyses.tests.factories import submission
+from analyses.tests.factories import GEMINI_ANSWER, submission
 from bench.fake_gemini import FakeGemini
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FAKE_KEY = "AIzaFAKE-SECURITY-KEY-5551234567"
-GOOD = {
-    "score": 81,
-    "good_points": ["Arms in time."],
-    "improvements": ["Bend the right knee more."],
-    "advice": "Stay low.",
-    "short_good_points": ["Arms"],
-    "short_improvements": ["Right knee"],
-    "short_advice": "Stay low",
-}
+GOOD = GEMINI_ANSWER
 
 
 @pytest.fixture
