@@ -14,7 +14,7 @@ browser = shared.browser  # the same fixture: a headless Chromium over the DevTo
 def test_staff_open_a_trial_from_the_admin_and_see_its_comparison_drawn(
     transactional_db, live_server, browser, tmp_path
 ):
-    staff = UserFactory(is_staff=True, email="staff@example.com")
+    staff = UserFactory(is_staff=True, is_superuser=True, email="staff@example.com")
     a, b, *_ = constructed_trial()
     expected = trials.trial_compare("t")
 
