@@ -151,6 +151,9 @@ class AnalysisRevision(models.Model):
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     lease_until = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its task was last queued (or is due, after a backoff)."
+    )
 
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -160,6 +163,12 @@ class AnalysisRevision(models.Model):
         indexes = [
             models.Index(fields=["analysis", "-created_at"], name="revision_analysis_created"),
             models.Index(fields=["trial", "status"], name="revision_trial_status"),
+            # The recovery job's look-up of open runs stays small however many runs are kept.
+            models.Index(
+                fields=["status", "queued_at"],
+                condition=models.Q(status__in=["pending", "processing"]),
+                name="revision_open",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

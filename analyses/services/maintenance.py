@@ -147,6 +147,9 @@ def analyses_recover_stuck(*, older_than_seconds: int | None = None) -> dict:
         if still_stuck.update(status=Analysis.Status.PENDING, lease_until=None, queued_at=now):
             pipeline.analysis_enqueue(analysis_id=analysis_id)
             counts["requeued"] += 1
+    # Re-runs (revisions) too: their rows are never pending, so they are looked for apart.
+    for key, n in revisions.revisions_recover_stuck(stuck_before=stuck_before, now=now).items():
+        counts[key] += n
     return counts
 
 

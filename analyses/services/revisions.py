@@ -65,11 +65,18 @@ def revision_request(*, analysis: Analysis, provider: str | None = None, trial: 
     open_run = analysis.revisions.filter(trial=trial, status__in=OPEN).order_by("-created_at").first()
     if open_run is not None:
         held = open_run.status == Analysis.Status.PROCESSING and open_run.lease_until and open_run.lease_until > now
-        return ("skipped", None) if held else ("resumed", open_run.pk)
+        if held:
+            return "skipped", None
+        AnalysisRevision.objects.filter(pk=open_run.pk).update(queued_at=now)
+        return "resumed", open_run.pk
     revision_snapshot(analysis)
     provider = provider or analysis.provider
     revision = AnalysisRevision.objects.create(
-        analysis=analysis, trial=trial, provider=provider, analyzer_version=analyzing.analyzer_version(provider)
+        analysis=analysis,
+        trial=trial,
+        provider=provider,
+        analyzer_version=analyzing.analyzer_version(provider),
+        queued_at=now,
     )
     return "requeued", revision.pk
 
@@ -120,7 +127,11 @@ def revision_run(*, revision_id) -> pipeline.RunOutcome:
         if exc.transient and revision.attempts < settings.ANALYSIS_MAX_ATTEMPTS:
             delay = pipeline._backoff(revision.attempts)
             AnalysisRevision.objects.filter(pk=revision_id, status=Analysis.Status.PROCESSING).update(
-                status=Analysis.Status.PENDING, lease_until=None, error_code=exc.code, error_message=exc.message[:2000]
+                status=Analysis.Status.PENDING,
+                lease_until=None,
+                queued_at=timezone.now() + timedelta(seconds=delay),
+                error_code=exc.code,
+                error_message=exc.message[:2000],
             )
             return pipeline.RunOutcome(status=Analysis.Status.PENDING, retry_in=delay)
         return _fail(revision, code=exc.code, message=exc.message, **tokens)
@@ -235,3 +246,34 @@ def revision_promote(*, revision_id) -> bool:
         transaction.on_commit(lambda: caching.result_set(fingerprint, payload))
         transaction.on_commit(lambda: analysis_changed_publish(analysis_id=analysis.pk))
     return True
+
+
+def revisions_recover_stuck(*, stuck_before, now) -> dict:
+    """The recovery job's part for re-runs: requeue those whose worker died or whose task was lost.
+
+    Like the pipeline's: conditional on what was read, `queued_at` moved on when requeued, and a
+    run past ANALYSIS_MAX_ATTEMPTS fails (the analysis keeps its result).
+    """
+    counts = {"requeued": 0, "failed": 0}
+    expired = Q(status=Analysis.Status.PROCESSING, lease_until__lt=now)
+    forgotten = Q(status=Analysis.Status.PENDING) & (
+        Q(queued_at__lt=stuck_before) | Q(queued_at__isnull=True, created_at__lt=stuck_before)
+    )
+    stuck = AnalysisRevision.objects.filter(expired | forgotten)
+    for pk, attempts, queued_at in stuck.values_list("pk", "attempts", "queued_at"):
+        still_stuck = AnalysisRevision.objects.filter(expired | forgotten, pk=pk, queued_at=queued_at)
+        if attempts >= settings.ANALYSIS_MAX_ATTEMPTS:
+            message = f"Gave up after {attempts} attempts."
+            if still_stuck.update(
+                status=Analysis.Status.FAILED,
+                error_code="too_many_attempts",
+                error_message=message,
+                lease_until=None,
+                completed_at=now,
+            ):
+                counts["failed"] += 1
+            continue
+        if still_stuck.update(status=Analysis.Status.PENDING, lease_until=None, queued_at=now):
+            revision_enqueue(revision_id=pk)
+            counts["requeued"] += 1
+    return counts

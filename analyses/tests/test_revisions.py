@@ -248,3 +248,44 @@ def test_promotion_and_discard_take_the_filters(analyzer, capsys):
 def test_bad_trial_arguments_are_a_command_error(argv, message):
     with pytest.raises(CommandError, match=message):
         call_command("reanalyze", *argv)
+
+
+# --- recovery and the admin action -----------------------------------------------------------------
+
+
+def test_the_recovery_job_requeues_a_rerun_whose_task_was_lost(analyzer, settings):
+    row = old_analysis()
+    assert maintenance.analysis_reanalyze(analysis=row) is True  # its task is never delivered (no on-commit here)
+    lost = row.revisions.get(status="pending")
+    AnalysisRevision.objects.filter(pk=lost.pk).update(queued_at=timezone.now() - timedelta(hours=1))
+    counts = maintenance.analyses_recover_stuck()
+    assert counts == {"requeued": 1, "failed": 0}
+    row.refresh_from_db()
+    assert (row.status, row.score) == ("completed", 77)  # the requeued run ran (eagerly here)
+    assert maintenance.analyses_recover_stuck() == {"requeued": 0, "failed": 0}
+
+
+def test_the_recovery_job_fails_a_rerun_past_its_attempts_and_the_result_stays(analyzer, settings):
+    row = old_analysis()
+    maintenance.analysis_reanalyze(analysis=row)
+    AnalysisRevision.objects.filter(trial="", status="pending").update(
+        status="processing", attempts=settings.ANALYSIS_MAX_ATTEMPTS, lease_until=timezone.now() - timedelta(minutes=1)
+    )
+    assert maintenance.analyses_recover_stuck() == {"requeued": 0, "failed": 1}
+    row.refresh_from_db()
+    assert (row.status, row.score, row.advice) == ("completed", 40, "old advice")
+    assert row.revisions.filter(status="failed", error_code="too_many_attempts").count() == 1
+
+
+def test_the_admin_action_refuses_what_cannot_run_and_queues_the_rest(analyzer, client, settings):
+    settings.GEMINI_API_KEY = ""
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    gemini = old_analysis(provider="gemini")
+    pose = old_analysis()
+    url = "/admin/analyses/analysis/"
+    refused = client.post(url, {"action": "reanalyze", "_selected_action": [gemini.pk, pose.pk]}, follow=True)
+    assert "1 of 2 analyses would run on gemini" in refused.content.decode()
+    assert AnalysisRevision.objects.count() == 0
+    queued = client.post(url, {"action": "reanalyze", "_selected_action": [pose.pk]}, follow=True)
+    assert "1 analyses queued again" in queued.content.decode()
+    assert pose.revisions.filter(trial="").count() == 2
