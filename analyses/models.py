@@ -132,6 +132,14 @@ class AnalysisRevision(models.Model):
     analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="revisions")
     trial = models.CharField(max_length=64, blank=True, help_text="The trial it belongs to; blank outside a trial.")
     is_current = models.BooleanField(default=False, help_text="The result the analysis shows.")
+    replaced = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The revision that was current when this one was made current (a trial's comparison reads it).",
+    )
     status = models.CharField(max_length=16, choices=Analysis.Status.choices, default=Analysis.Status.PENDING)
     provider = models.CharField(max_length=16, choices=Provider.choices)
     model = models.CharField(max_length=64, blank=True)

@@ -1,7 +1,8 @@
 """What a trial would change: its runs against the current results (the admin's trial comparison).
 
-"Before" is each analysis's current result (the row); "after" is the trial's latest run of it.
-Both are read as plain values, one row per analysis in the trial, and summarised here.
+"Before" is each analysis's current result (the row), or for a run already promoted the result it
+replaced; "after" is the trial's latest run of it. Both are read as plain values, one row per
+analysis in the trial, and summarised here.
 """
 
 from __future__ import annotations
@@ -54,7 +55,10 @@ def _runs(trial: str) -> list[dict]:
     """The trial's latest finished run of each analysis, with the analysis's current result."""
     rows = (
         AnalysisRevision.objects.filter(trial=trial, status__in=Analysis.FINAL_STATUSES)
-        .annotate(after_parts=KeyTransform("body_parts", "details"))
+        .annotate(
+            after_parts=KeyTransform("body_parts", "details"),
+            replaced_parts=KeyTransform("body_parts", "replaced__details"),
+        )
         .order_by("analysis_id", "-created_at", "-pk")
         .values(
             "analysis_id",
@@ -68,14 +72,27 @@ def _runs(trial: str) -> list[dict]:
             "analysis__status",
             "analysis__score",
             "analysis__body_parts",
+            "replaced__status",
+            "replaced__score",
+            "replaced_parts",
         )
     )
     latest, seen = [], set()
     for row in rows:
         if row["analysis_id"] not in seen:
             seen.add(row["analysis_id"])
-            latest.append(row)
+            latest.append(_with_before(row))
     return latest
+
+
+def _with_before(row: dict) -> dict:
+    """The result the trial's run is compared with: the row's, or the one a promotion replaced."""
+    if row["is_current"]:
+        before = (row["replaced__status"], row["replaced__score"], row["replaced_parts"])
+    else:
+        before = (row["analysis__status"], row["analysis__score"], row["analysis__body_parts"])
+    row["before_status"], row["before_score"], row["before_parts"] = before
+    return row
 
 
 def _distribution(scores: list[int]) -> list[int]:
@@ -88,7 +105,7 @@ def _distribution(scores: list[int]) -> list[int]:
 def _changes(runs: list[dict]) -> list[dict]:
     pairs = []
     for row in runs:
-        before = row["analysis__score"] if row["analysis__status"] == Analysis.Status.COMPLETED else None
+        before = row["before_score"] if row["before_status"] == Analysis.Status.COMPLETED else None
         if row["status"] == Analysis.Status.COMPLETED and before is not None and row["score"] is not None:
             pairs.append({"analysis_id": row["analysis_id"], "before": before, "after": row["score"]})
             pairs[-1]["change"] = row["score"] - before
@@ -98,7 +115,7 @@ def _changes(runs: list[dict]) -> list[dict]:
 def _agreement(runs: list[dict]) -> dict:
     compared = agreed = 0
     for row in runs:
-        before, after = weakest_part(row["analysis__body_parts"]), weakest_part(row["after_parts"])
+        before, after = weakest_part(row["before_parts"]), weakest_part(row["after_parts"])
         if row["status"] == Analysis.Status.COMPLETED and before and after:
             compared += 1
             agreed += before == after
@@ -110,9 +127,9 @@ def trial_compare(trial: str) -> dict:
     runs = _runs(trial)
     completed = [row for row in runs if row["status"] == Analysis.Status.COMPLETED]
     before_scores = [
-        row["analysis__score"]
+        row["before_score"]
         for row in completed
-        if row["analysis__status"] == Analysis.Status.COMPLETED and row["analysis__score"] is not None
+        if row["before_status"] == Analysis.Status.COMPLETED and row["before_score"] is not None
     ]
     pairs = _changes(runs)
     changes = [pair["change"] for pair in pairs]

@@ -219,8 +219,10 @@ def revision_promote(*, revision_id) -> bool:
         )
         if analysis is None:
             return False
+        previous = AnalysisRevision.objects.filter(analysis=analysis, is_current=True).values_list("pk", flat=True)
+        previous = previous.first()
         AnalysisRevision.objects.filter(analysis=analysis, is_current=True).update(is_current=False)
-        AnalysisRevision.objects.filter(pk=revision.pk).update(is_current=True)
+        AnalysisRevision.objects.filter(pk=revision.pk).update(is_current=True, replaced=previous)
         payload = {name: getattr(revision, name) for name in RESULT_FIELDS}
         fingerprint = pipeline.result_fingerprint(
             video=analysis.video,

@@ -16,6 +16,7 @@ from analyses.models import Analysis, AnalysisRevision
 from analyses.services import maintenance, trials
 from analyses.tests.factories import pose_keypoints
 from analyses.tests.stats_factories import analysis_at
+from analyses.trials import trial_compare
 
 pytestmark = pytest.mark.django_db
 
@@ -289,3 +290,15 @@ def test_the_admin_action_refuses_what_cannot_run_and_queues_the_rest(analyzer, 
     queued = client.post(url, {"action": "reanalyze", "_selected_action": [pose.pk]}, follow=True)
     assert "1 analyses queued again" in queued.content.decode()
     assert pose.revisions.filter(trial="").count() == 2
+
+
+def test_the_comparison_reads_the_same_after_a_promotion(analyzer):
+    for i in range(3):
+        old_analysis(score=30 + 10 * i)
+    call_command("reanalyze", "--sync", "--trial", "t3")
+    before = trial_compare("t3")
+    assert (before["mean_change"], before["promoted"]) == (77 - 40, 0)
+    call_command("reanalyze", "--promote", "t3")
+    after = trial_compare("t3")
+    assert after["promoted"] == 3
+    assert {k: v for k, v in after.items() if k != "promoted"} == {k: v for k, v in before.items() if k != "promoted"}
