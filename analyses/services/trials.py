@@ -85,8 +85,11 @@ class PromoteSummary:
     refused: int = 0  # a first run of the analysis is under way
 
 
-def trial_promote(*, trial: str, queryset=None) -> PromoteSummary:
-    """Make the trial's latest completed run of each analysis (of the queryset) its current result."""
+def trial_promote(*, trial: str, queryset=None, dry_run: bool = False) -> PromoteSummary:
+    """Make the trial's latest completed run of each analysis (of the queryset) its current result.
+
+    With `dry_run`, only count: `promoted` is then what would be promoted.
+    """
     summary = PromoteSummary()
     runs = AnalysisRevision.objects.filter(trial=trial, status__in=Analysis.FINAL_STATUSES)
     if queryset is not None:
@@ -102,18 +105,20 @@ def trial_promote(*, trial: str, queryset=None) -> PromoteSummary:
             summary.failed_runs += 1
         elif is_current:
             summary.already_current += 1
-        elif revisions.revision_promote(revision_id=pk):
+        elif dry_run or revisions.revision_promote(revision_id=pk):
             summary.promoted += 1
         else:
             summary.refused += 1
     return summary
 
 
-def trial_discard(*, trial: str, queryset=None) -> int:
-    """Delete the trial's runs (of the queryset's analyses) that are not current; how many went."""
+def trial_discard(*, trial: str, queryset=None, dry_run: bool = False) -> int:
+    """Delete the trial's runs (of the queryset's analyses) that are not current; how many went (or would)."""
     runs = AnalysisRevision.objects.filter(trial=trial, is_current=False)
     if queryset is not None:
         runs = runs.filter(analysis__in=queryset.values("pk"))
+    if dry_run:
+        return runs.count()
     with transaction.atomic():
         deleted, _ = runs.delete()
     return deleted

@@ -182,10 +182,13 @@ def dancer_view(user) -> dict:
     assert listing.status_code == 200
     details = {a["id"]: client.get(f"/api/v1/analyses/{a['id']}/").json() for a in listing.json()["results"]}
     sessions = client.get("/api/v1/sessions/").json()
+    reports = {x["id"]: client.get(f"/api/v1/sessions/{x['id']}/").json() for x in sessions["results"]}
+    assert len(details) == len(reports) == 3
     return {
         "list": listing.json(),
         "details": details,
         "sessions": sessions,
+        "reports": reports,  # each session's report
         "stats": client.get("/api/v1/stats/").json(),
     }
 
@@ -210,6 +213,8 @@ def test_promotion_switches_exactly_the_trials_analyses(analyzer):
     outside = old_analysis(user=bob)
     analyzer.fail = {failed_in_trial.pk}
     call_command("reanalyze", "--sync", "--trial", "t1", "--user", "alice@example.com")
+    call_command("reanalyze", "--promote", "t1", "--dry-run")
+    assert Analysis.objects.filter(score=77).count() == 0  # a dry run promotes nothing
     call_command("reanalyze", "--promote", "t1")
     for row in tried:
         row.refresh_from_db()
@@ -230,8 +235,11 @@ def test_promotion_and_discard_take_the_filters(analyzer, capsys):
     a.refresh_from_db()
     b.refresh_from_db()
     assert (a.score, b.score) == (77, 40)
+    call_command("reanalyze", "--discard", "t2", "--dry-run")
     call_command("reanalyze", "--discard", "t2")
-    assert "Discarded 1 runs of trial 't2'" in capsys.readouterr().out  # the promoted run stays
+    out = capsys.readouterr().out
+    assert "Dry run: would discard 1 runs of trial 't2'" in out
+    assert "Discarded 1 runs of trial 't2'" in out  # the promoted run stays
     assert list(AnalysisRevision.objects.filter(trial="t2").values_list("analysis_id", flat=True)) == [a.pk]
     b.refresh_from_db()
     assert b.score == 40
@@ -243,7 +251,7 @@ def test_promotion_and_discard_take_the_filters(analyzer, capsys):
         (["--trial", "bad name"], "not a trial name"),
         (["--trial", "a", "--promote", "a"], "not allowed with argument"),
         (["--promote", "a", "--sync"], "take the filters only"),
-        (["--discard", "a", "--dry-run"], "no dry run"),
+        (["--discard", "a", "--to-provider", "pose"], "take the filters only"),
     ],
 )
 def test_bad_trial_arguments_are_a_command_error(argv, message):

@@ -68,7 +68,11 @@ class Command(OperatorCommand):
             action="store_true",
             help="Run each analysis here and wait for it, instead of enqueueing it for the workers.",
         )
-        parser.add_argument("--dry-run", action="store_true", help="Only count and list what would be re-analysed.")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Only count and list what would be re-analysed (promoted, discarded).",
+        )
         trial = parser.add_mutually_exclusive_group()
         trial.add_argument(
             "--trial", type=parse_trial, metavar="NAME", help="Store the new results as this trial, not current."
@@ -164,21 +168,19 @@ class Command(OperatorCommand):
             )
 
     def _promote(self, queryset, opts):
-        if opts["dry_run"]:
-            raise CommandError("--promote has no dry run: compare the trial in the admin reports first.")
-        summary = trials.trial_promote(trial=opts["promote"], queryset=queryset)
+        summary = trials.trial_promote(trial=opts["promote"], queryset=queryset, dry_run=opts["dry_run"])
+        verb = "Dry run: would promote" if opts["dry_run"] else "Promoted"
         self.stdout.write(
             self.style.SUCCESS(
-                f"Promoted {summary.promoted} of trial {opts['promote']!r}; already current {summary.already_current}, "
+                f"{verb} {summary.promoted} of trial {opts['promote']!r}; already current {summary.already_current}, "
                 f"failed runs left aside {summary.failed_runs}, refused (a first run under way) {summary.refused}."
             )
         )
 
     def _discard(self, queryset, opts):
-        if opts["dry_run"]:
-            raise CommandError("--discard has no dry run: compare the trial in the admin reports first.")
-        deleted = trials.trial_discard(trial=opts["discard"], queryset=queryset)
-        self.stdout.write(self.style.SUCCESS(f"Discarded {deleted} runs of trial {opts['discard']!r}."))
+        deleted = trials.trial_discard(trial=opts["discard"], queryset=queryset, dry_run=opts["dry_run"])
+        verb = "Dry run: would discard" if opts["dry_run"] else "Discarded"
+        self.stdout.write(self.style.SUCCESS(f"{verb} {deleted} runs of trial {opts['discard']!r}."))
 
 
 def parse_trial(value: str) -> str:
