@@ -66,7 +66,12 @@ def frames_purgeable(*, older_than_days: int | None = None, now=None):
     days = settings.FRAME_RETENTION_DAYS if older_than_days is None else older_than_days
     cutoff = (now or timezone.now()) - timedelta(days=days)
     queryset = Analysis.objects.filter(created_at__lt=cutoff, status__in=Analysis.FINAL_STATUSES).exclude(frame="")
-    return queryset, cutoff
+    return queryset.filter(~Exists(_open_runs())), cutoff
+
+
+def _open_runs():
+    # A re-run reads the frame while the row stays finished: its frame is kept until the run ends.
+    return AnalysisRevision.objects.filter(analysis=OuterRef("pk"), status__in=revisions.OPEN)
 
 
 def frames_purge(
@@ -80,7 +85,7 @@ def frames_purge(
 
     Each row is cleared first, conditionally (still finished, still pointing at that file), and
     its file deleted after: a failure in between leaves an orphan file, never a row pointing
-    at nothing. A row being re-analysed (pending or processing) keeps its frame.
+    at nothing. A row being analysed (pending or processing, or with a re-run open) keeps its frame.
     """
     queryset, cutoff = frames_purgeable(older_than_days=older_than_days)
     summary = PurgeSummary(matched=queryset.count(), cutoff=cutoff)
@@ -89,7 +94,8 @@ def frames_purge(
     for rows in batches(queryset, batch_size=batch_size):
         ids = [pk for pk, _ in rows]
         for pk, name in Analysis.objects.filter(pk__in=ids).exclude(frame="").values_list("pk", "frame"):
-            cleared = Analysis.objects.filter(pk=pk, frame=name, status__in=Analysis.FINAL_STATUSES).update(frame="")
+            still_purgeable = Analysis.objects.filter(pk=pk, frame=name, status__in=Analysis.FINAL_STATUSES)
+            cleared = still_purgeable.filter(~Exists(_open_runs())).update(frame="")
             if not cleared:
                 summary.skipped += 1
                 continue

@@ -310,3 +310,16 @@ def test_the_comparison_reads_the_same_after_a_promotion(analyzer):
     after = trial_compare("t3")
     assert after["promoted"] == 3
     assert {k: v for k, v in after.items() if k != "promoted"} == {k: v for k, v in before.items() if k != "promoted"}
+
+
+def test_the_frame_purge_keeps_the_frame_of_an_analysis_being_re_run(analyzer):
+    from analyses.tests.test_commands import with_frame
+
+    rerun, idle = with_frame(40), with_frame(40)
+    maintenance.analysis_reanalyze(analysis=rerun)  # queued, not yet run: the analyzer will read the frame
+    summary = maintenance.frames_purge(older_than_days=30)
+    assert summary.purged == 1
+    rerun.refresh_from_db()
+    idle.refresh_from_db()
+    assert rerun.frame.name and rerun.frame.storage.exists(rerun.frame.name)
+    assert idle.frame.name == ""
