@@ -4,8 +4,36 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from analyses.admin_large_tables import EstimatedCountPaginator, RecentErrorCodeFilter, indexed_dates
-from analyses.models import Analysis, PracticeSession
+from analyses.models import Analysis, AnalysisRevision, PracticeSession
 from analyses.services.maintenance import analysis_reanalyze
+from analyses.services.trials import reanalyze_preflight
+
+
+class AnalysisRevisionInline(admin.TabularInline):
+    """Every run of the analysis, newest first: the current one is what the dancer sees."""
+
+    model = AnalysisRevision
+    extra = 0
+    can_delete = False
+    show_change_link = False
+    fields = readonly_fields = [
+        "created_at",
+        "trial",
+        "is_current",
+        "status",
+        "provider",
+        "model",
+        "analyzer_version",
+        "score",
+        "error_code",
+        "input_tokens",
+        "output_tokens",
+        "latency_ms",
+        "completed_at",
+    ]
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(PracticeSession)
@@ -45,6 +73,7 @@ class AnalysisAdmin(admin.ModelAdmin):
     list_select_related = ["user", "video"]
     show_full_result_count = False
     actions = ["reanalyze"]
+    inlines = [AnalysisRevisionInline]
     # A million rows: no full count, no DISTINCT dates over the table (see admin_large_tables).
     paginator = EstimatedCountPaginator
 
@@ -107,5 +136,14 @@ class AnalysisAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-analyze the selected analyses")
     def reanalyze(self, request, queryset):
-        count = sum(analysis_reanalyze(analysis=a) for a in queryset.select_related("video"))
-        self.message_user(request, f"{count} analyses queued again (running ones were left alone).", messages.SUCCESS)
+        preflight = reanalyze_preflight(queryset=queryset)
+        if not preflight.ok:
+            self.message_user(request, " ".join([*preflight.problems, "Nothing was queued."]), messages.ERROR)
+            return
+        count = sum(analysis_reanalyze(analysis=a) for a in queryset)
+        self.message_user(
+            request,
+            f"{count} analyses queued again; each keeps its result until a new one is stored "
+            "(running ones were left alone).",
+            messages.SUCCESS,
+        )

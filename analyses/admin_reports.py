@@ -1,4 +1,5 @@
-"""The staff reports page in the admin (`/admin/reports/`) and its CSV (`/admin/reports.csv`).
+"""The staff reports page in the admin (`/admin/reports/`) and its CSV (`/admin/reports.csv`), and
+the trials' comparison pages (`/admin/reports/trials/`, `/admin/reports/trials/<name>/`).
 
 The project's admin site (config.admin_site) routes to these views through its `admin_view`.
 """
@@ -8,11 +9,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
 
-from analyses import reports
+from analyses import reports, trials
+from analyses.models import AnalysisRevision
 
 
 class ReportRangeForm(forms.Form):
@@ -79,3 +82,31 @@ def reports_csv_view(request):
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     reports.report_csv(report, out=response)
     return response
+
+
+def trials_view(request):
+    context = {**admin.site.each_context(request), "title": "Trials", "trials": trials.trials_list()}
+    return TemplateResponse(request, "admin/trials.html", context)
+
+
+def trial_compare_view(request, name: str):
+    if not AnalysisRevision.objects.filter(trial=name).exists():
+        raise Http404("No such trial.")
+    comparison = trials.trial_compare(name)
+    chart = {key: comparison[key] for key in ("bins", "before_distribution", "after_distribution")}
+    chart["error_codes"] = [f["error_code"] for f in comparison["failures_by_code"]]
+    chart["error_counts"] = [f["runs"] for f in comparison["failures_by_code"]]
+    context = {
+        **admin.site.each_context(request),
+        "title": f"Trial {name}",
+        "comparison": comparison,
+        "chart_data": chart,
+        "distribution_rows": zip(
+            comparison["bins"], chart["before_distribution"], chart["after_distribution"], strict=True
+        ),
+        "prices": {
+            "input_per_mtok": settings.GEMINI_PRICE_INPUT_PER_MTOK,
+            "output_per_mtok": settings.GEMINI_PRICE_OUTPUT_PER_MTOK,
+        },
+    }
+    return TemplateResponse(request, "admin/trial_compare.html", context)

@@ -116,3 +116,73 @@ class Analysis(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL_STATUSES
+
+
+class AnalysisRevision(models.Model):
+    """One run of an analysis: its first run, a re-analysis, or a trial's run.
+
+    The Analysis row's result fields are its current revision (so every reader stays on the row);
+    a re-run is stored here first and copied onto the row only when it succeeds outside a trial,
+    or when its trial is promoted.
+    """
+
+    Status = Analysis.Status
+
+    id = models.BigAutoField(primary_key=True)
+    analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="revisions")
+    trial = models.CharField(max_length=64, blank=True, help_text="The trial it belongs to; blank outside a trial.")
+    is_current = models.BooleanField(default=False, help_text="The result the analysis shows.")
+    replaced = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The revision that was current when this one was made current (a trial's comparison reads it).",
+    )
+    status = models.CharField(max_length=16, choices=Analysis.Status.choices, default=Analysis.Status.PENDING)
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    model = models.CharField(max_length=64, blank=True)
+    analyzer_version = models.CharField(max_length=128, blank=True, help_text="Model and prompt version, or pose's.")
+
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    good_points = models.JSONField(default=list, blank=True)
+    improvements = models.JSONField(default=list, blank=True)
+    advice = models.TextField(blank=True)
+    short = models.JSONField(default=dict, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its task was last queued (or is due, after a backoff)."
+    )
+
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["analysis", "-created_at"], name="revision_analysis_created"),
+            models.Index(fields=["trial", "status"], name="revision_trial_status"),
+            # The recovery job's look-up of open runs stays small however many runs are kept.
+            models.Index(
+                fields=["status", "queued_at"],
+                condition=models.Q(status__in=["pending", "processing"]),
+                name="revision_open",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["analysis"], condition=models.Q(is_current=True), name="revision_one_current"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.analysis_id} #{self.pk} ({self.trial or 'run'}, {self.status})"

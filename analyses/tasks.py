@@ -22,6 +22,18 @@ def run_analysis(self, analysis_id: str) -> str:
     return outcome.status
 
 
+@shared_task(name="analyses.run_revision", bind=True, max_retries=None, acks_late=True)
+def run_revision(self, revision_id: int) -> str:
+    from analyses.services.revisions import revision_run, revision_run_to_end
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return revision_run_to_end(revision_id=revision_id)
+    outcome = revision_run(revision_id=revision_id)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in, max_retries=None)
+    return outcome.status
+
+
 @shared_task(name="analyses.recover_stuck")
 def recover_stuck() -> dict:
     from analyses.services.maintenance import analyses_recover_stuck

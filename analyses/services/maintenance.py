@@ -14,13 +14,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from analyses import caching
 from analyses.live import analysis_changed_publish
-from analyses.models import Analysis
-from analyses.services import pipeline
+from analyses.models import Analysis, AnalysisRevision
+from analyses.services import pipeline, revisions
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +66,12 @@ def frames_purgeable(*, older_than_days: int | None = None, now=None):
     days = settings.FRAME_RETENTION_DAYS if older_than_days is None else older_than_days
     cutoff = (now or timezone.now()) - timedelta(days=days)
     queryset = Analysis.objects.filter(created_at__lt=cutoff, status__in=Analysis.FINAL_STATUSES).exclude(frame="")
-    return queryset, cutoff
+    return queryset.filter(~Exists(_open_runs())), cutoff
+
+
+def _open_runs():
+    # A re-run reads the frame while the row stays finished: its frame is kept until the run ends.
+    return AnalysisRevision.objects.filter(analysis=OuterRef("pk"), status__in=revisions.OPEN)
 
 
 def frames_purge(
@@ -81,7 +85,7 @@ def frames_purge(
 
     Each row is cleared first, conditionally (still finished, still pointing at that file), and
     its file deleted after: a failure in between leaves an orphan file, never a row pointing
-    at nothing. A row being re-analysed (pending or processing) keeps its frame.
+    at nothing. A row being analysed (pending or processing, or with a re-run open) keeps its frame.
     """
     queryset, cutoff = frames_purgeable(older_than_days=older_than_days)
     summary = PurgeSummary(matched=queryset.count(), cutoff=cutoff)
@@ -90,7 +94,8 @@ def frames_purge(
     for rows in batches(queryset, batch_size=batch_size):
         ids = [pk for pk, _ in rows]
         for pk, name in Analysis.objects.filter(pk__in=ids).exclude(frame="").values_list("pk", "frame"):
-            cleared = Analysis.objects.filter(pk=pk, frame=name, status__in=Analysis.FINAL_STATUSES).update(frame="")
+            still_purgeable = Analysis.objects.filter(pk=pk, frame=name, status__in=Analysis.FINAL_STATUSES)
+            cleared = still_purgeable.filter(~Exists(_open_runs())).update(frame="")
             if not cleared:
                 summary.skipped += 1
                 continue
@@ -148,36 +153,26 @@ def analyses_recover_stuck(*, older_than_seconds: int | None = None) -> dict:
         if still_stuck.update(status=Analysis.Status.PENDING, lease_until=None, queued_at=now):
             pipeline.analysis_enqueue(analysis_id=analysis_id)
             counts["requeued"] += 1
+    # Re-runs (revisions) too: their rows are never pending, so they are looked for apart.
+    for key, n in revisions.revisions_recover_stuck(stuck_before=stuck_before, now=now).items():
+        counts[key] += n
     return counts
 
 
-def analysis_reanalyze(*, analysis: Analysis, provider: str | None = None) -> bool:
-    """Run a finished analysis again. Its previous result stays until the new one is stored.
+def analysis_reanalyze(*, analysis: Analysis, provider: str | None = None, trial: str = "") -> bool:
+    """Run a finished analysis again, as a new revision: its result stays until a better one is stored.
 
-    Only finished rows are requeued (a running one is left alone), so running this twice is safe.
+    The row itself is not touched while the run is under way (see services.revisions). A
+    running or already requested run is left alone, so running this twice is safe.
     """
-    provider = provider or analysis.provider
-    fingerprint = pipeline.result_fingerprint(
-        video=analysis.video,
-        timestamp=analysis.timestamp,
-        frame_sha256=analysis.frame_sha256,
-        keypoints=analysis.keypoints,
-        provider=provider,
-        language=analysis.language,
-    )
     with transaction.atomic():
-        updated = Analysis.objects.filter(pk=analysis.pk, status__in=Analysis.FINAL_STATUSES).update(
-            status=Analysis.Status.PENDING,
-            provider=provider,
-            fingerprint=fingerprint,
-            attempts=0,
-            lease_until=None,
-            queued_at=timezone.now(),
-        )
-        if updated:
-            caching.result_delete(fingerprint)  # a re-analysis asks the analyzer, not the cache
-            transaction.on_commit(lambda: pipeline.analysis_enqueue(analysis_id=analysis.pk))
-    return bool(updated)
+        locked = Analysis.objects.select_for_update().filter(pk=analysis.pk).first()
+        if locked is None:
+            return False
+        how, revision_id = revisions.revision_request(analysis=locked, provider=provider, trial=trial)
+        if how == "requeued":
+            transaction.on_commit(lambda: revisions.revision_enqueue(revision_id=revision_id))
+    return how == "requeued"
 
 
 # --- re-analysis -----------------------------------------------------------------------------
@@ -195,6 +190,7 @@ def reanalyze_queryset(
     until=None,
     provider: str | None = None,
     completed_before=None,
+    trial: str = "",
 ):
     """Analyses matching the operator's filters (created in [since, until))."""
     queryset = Analysis.objects.filter(status__in=statuses or (Analysis.Status.COMPLETED, Analysis.Status.FAILED))
@@ -211,8 +207,10 @@ def reanalyze_queryset(
     if provider:
         queryset = queryset.filter(provider=provider)
     if completed_before:
-        # Resuming: skip what this run already re-analysed (finished after it started).
+        # Resuming: skip what this run already re-analysed (a run of it finished after it started).
+        done = AnalysisRevision.objects.filter(analysis=OuterRef("pk"), trial=trial, completed_at__gte=completed_before)
         queryset = queryset.filter(Q(completed_at__lt=completed_before) | Q(completed_at__isnull=True))
+        queryset = queryset.filter(~Exists(done))
     return queryset
 
 
@@ -223,34 +221,38 @@ class ReanalyzeSummary:
     resumed: int = 0  # left pending by an interrupted run, picked up again
     skipped: int = 0  # running elsewhere (processing): left alone
     completed: int = 0
-    failed: int = 0
+    failed: int = 0  # failed with no previous result: the analysis stays failed
+    kept: int = 0  # failed, and the analysis kept its previous result
     statuses: dict = field(default_factory=dict)
 
 
-def reanalyze_one(*, analysis_id, to_provider: str | None = None, sync: bool = False) -> str:
-    """Re-analyse one analysis: "requeued", "resumed", "skipped", or with sync its final status.
+def reanalyze_one(*, analysis_id, to_provider: str | None = None, sync: bool = False, trial: str = "") -> str:
+    """Re-analyse one analysis: "requeued", "resumed", "skipped", or with sync how its run ended
+    ("completed", "failed", "kept": failed, the previous result stays).
 
-    With `sync` the requeue and the run happen in one transaction: the enqueue that
-    analysis_reanalyze schedules on commit then finds the row finished and does nothing (in
-    eager mode too), and an interruption rolls the row back to its previous result.
+    A finished analysis gets a new revision (services.revisions); one whose first run is still
+    pending is resumed through the pipeline, as before revisions. With `sync` the request and the
+    run happen in one transaction, so an interruption leaves no trace and the enqueue scheduled on
+    commit finds the revision finished and does nothing.
     """
     with transaction.atomic():
         analysis = Analysis.objects.select_for_update().select_related("video").filter(pk=analysis_id).first()
         if analysis is None:
             return "missing"
-        if analysis.status == Analysis.Status.PROCESSING:
+        if analysis.status == Analysis.Status.PROCESSING or (trial and analysis.status == Analysis.Status.PENDING):
             return "skipped"
         if analysis.status == Analysis.Status.PENDING:
-            how = "resumed"
             if not sync:
                 transaction.on_commit(lambda: pipeline.analysis_enqueue(analysis_id=analysis_id))
-        else:
-            if not analysis_reanalyze(analysis=analysis, provider=to_provider):
-                return "skipped"
-            how = "requeued"
-        if not sync:
+                return "resumed"
+            return pipeline.analysis_run_to_end(analysis_id=analysis_id)
+        how, revision_id = revisions.revision_request(analysis=analysis, provider=to_provider, trial=trial)
+        if how == "skipped":
             return how
-        return pipeline.analysis_run_to_end(analysis_id=analysis_id)
+        if not sync:
+            transaction.on_commit(lambda: revisions.revision_enqueue(revision_id=revision_id))
+            return how
+        return revisions.revision_run_to_end(revision_id=revision_id)
 
 
 def reanalyze(
@@ -258,25 +260,20 @@ def reanalyze(
     queryset,
     to_provider: str | None = None,
     sync: bool = False,
+    trial: str = "",
     batch_size: int = DEFAULT_BATCH_SIZE,
     limit: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ReanalyzeSummary:
     summary = ReanalyzeSummary(matched=queryset.count() if limit is None else min(limit, queryset.count()))
+    counters = {"skipped": "skipped", "held": "skipped", "missing": "skipped", "resumed": "resumed"}
+    counters.update(requeued="requeued", completed="completed", failed="failed", kept="kept")
     for rows in batches(queryset, batch_size=batch_size, limit=limit):
         for pk, _ in rows:
-            outcome = reanalyze_one(analysis_id=pk, to_provider=to_provider, sync=sync)
+            outcome = reanalyze_one(analysis_id=pk, to_provider=to_provider, sync=sync, trial=trial)
             summary.statuses[outcome] = summary.statuses.get(outcome, 0) + 1
-            if outcome in ("skipped", "held", "missing"):
-                summary.skipped += 1
-            elif outcome == "resumed":
-                summary.resumed += 1
-            elif outcome == "requeued":
-                summary.requeued += 1
-            elif outcome == Analysis.Status.COMPLETED:
-                summary.completed += 1
-            elif outcome == Analysis.Status.FAILED:
-                summary.failed += 1
+            if outcome in counters:
+                setattr(summary, counters[outcome], getattr(summary, counters[outcome]) + 1)
         if progress:
             progress(len(rows))
     return summary

@@ -94,7 +94,8 @@ def test_reanalyze_sync_runs_each_analysis_once_with_the_real_pose_analyzer(caps
         assert row.status == Analysis.Status.COMPLETED
         assert row.score != 1 and row.advice != "old advice"
         assert row.details["mode"] in ("reference", "form_only")
-        assert row.attempts == 1
+        assert row.revisions.get(is_current=True).attempts == 1  # run once, as a new revision
+        assert row.revisions.count() == 2
     assert Analysis.objects.count() == 3
     assert "Done: 3 matched; completed 3, failed 0" in capsys.readouterr().out
 
@@ -106,8 +107,8 @@ def test_reanalyze_enqueues_by_default_and_the_previous_result_stays_until_the_n
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         call_command("reanalyze")
     row.refresh_from_db()
-    assert row.status == Analysis.Status.PENDING
-    assert (row.score, row.advice) == (1, "old advice")  # still readable while queued
+    # Untouched while queued: still completed with its result (the run is a pending revision).
+    assert (row.status, row.score, row.advice) == (Analysis.Status.COMPLETED, 1, "old advice")
     assert counting_analyzer.calls == []
     for callback in callbacks:
         callback()  # the broker delivers: eager here

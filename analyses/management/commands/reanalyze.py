@@ -1,23 +1,31 @@
-"""manage.py reanalyze: run finished analyses again, in batches, queued or inline."""
+"""manage.py reanalyze: run finished analyses again, in batches, queued or inline; trials."""
+
+import argparse
 
 from django.conf import settings
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from analyses.management.commands._common import parse_user, parse_video, parse_when, progress_bar
 from analyses.models import Analysis
-from analyses.services import maintenance
+from analyses.services import maintenance, trials
 from config.bounds import BIGINT_MAX
 from config.commands import OperatorCommand, int_between
+from config.errors import ApplicationError
 
 
 class Command(OperatorCommand):
     help = (
         "Run analyses again with the current analyzers. Selects finished analyses (completed and failed "
         "by default) with the filters below, oldest first, and requeues each one; with --sync they run here, "
-        "one by one, instead of on the workers. Each analysis keeps its previous result until the new one "
-        "is stored, so an interrupted run loses nothing. Running it again is safe: analyses still running are "
-        "left alone, ones left pending by an interrupted run are picked up again, and --completed-before "
-        "(printed at the start of every run) skips those this run already re-analysed."
+        "one by one, instead of on the workers. Each run is stored as a revision beside the analysis, which "
+        "keeps its previous result until the new one is stored; a failed run never replaces a result, so an "
+        "interrupted or failing run loses nothing. Before anything runs, the analyses whose analyzer cannot run "
+        "here (gemini without a key, pose without keypoints) are counted and the run refused. With --trial NAME "
+        "the new results are stored without being shown to anyone but staff (admin reports, trials), until "
+        "--promote NAME makes them current or --discard NAME drops them. Running it again is safe: analyses "
+        "still running are left alone, ones left pending by an interrupted run are picked up again, and "
+        "--completed-before (printed at the start of every run) skips those this run already re-analysed."
     )
 
     def add_arguments(self, parser):
@@ -60,10 +68,29 @@ class Command(OperatorCommand):
             action="store_true",
             help="Run each analysis here and wait for it, instead of enqueueing it for the workers.",
         )
-        parser.add_argument("--dry-run", action="store_true", help="Only count and list what would be re-analysed.")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Only count and list what would be re-analysed (promoted, discarded).",
+        )
+        trial = parser.add_mutually_exclusive_group()
+        trial.add_argument(
+            "--trial", type=parse_trial, metavar="NAME", help="Store the new results as this trial, not current."
+        )
+        trial.add_argument(
+            "--promote", type=parse_trial, metavar="NAME", help="Make this trial's results current (with the filters)."
+        )
+        trial.add_argument(
+            "--discard", type=parse_trial, metavar="NAME", help="Delete this trial's results (with the filters)."
+        )
 
     def handle(self, *args, **opts):
         started = timezone.now()
+        name = opts["promote"] or opts["discard"]
+        if name and (opts["to_provider"] or opts["sync"] or opts["completed_before"]):
+            raise CommandError(
+                "--promote and --discard take the filters only (not --to-provider, --sync, --completed-before)."
+            )
         queryset = maintenance.reanalyze_queryset(
             statuses=opts["status"],
             video=opts["video"],
@@ -72,41 +99,61 @@ class Command(OperatorCommand):
             until=opts["until"],
             provider=opts["provider"],
             completed_before=opts["completed_before"],
+            trial=opts["trial"] or "",
         )
+        if opts["promote"]:
+            return self._promote(queryset, opts)
+        if opts["discard"]:
+            return self._discard(queryset, opts)
         total = queryset.count()
         if opts["limit"] is not None:
             total = min(total, opts["limit"])
-        mode = (
+        preflight = trials.reanalyze_preflight(queryset=queryset, to_provider=opts["to_provider"], limit=opts["limit"])
+        if opts["dry_run"]:
+            return self._dry_run(queryset, total, preflight, opts)
+        if not preflight.ok:
+            raise CommandError(
+                " ".join([*preflight.problems, "Nothing was changed: narrow the selection or fix that."])
+            )
+        self._run(queryset, total, started, opts)
+
+    def _mode(self, opts) -> str:
+        where = (
             "inline (--sync)"
             if opts["sync"]
             else ("eagerly in this process" if settings.CELERY_TASK_ALWAYS_EAGER else "on the workers")
         )
+        return f"{where} as trial {opts['trial']!r}" if opts["trial"] else where
 
-        if opts["dry_run"]:
-            self.stdout.write(f"Dry run: {total} analyses would be re-analysed {mode}. Nothing was changed.")
-            for row in queryset.order_by("created_at", "pk").values("pk", "status", "provider", "created_at")[:10]:
-                self.stdout.write(
-                    f"  {row['pk']}  {row['status']:<9}  {row['provider']:<6}  {row['created_at']:%Y-%m-%d %H:%M}"
-                )
-            if total > 10:
-                self.stdout.write(f"  ... and {total - 10} more")
-            return
+    def _dry_run(self, queryset, total, preflight, opts):
+        self.stdout.write(f"Dry run: {total} analyses would be re-analysed {self._mode(opts)}. Nothing was changed.")
+        for problem in preflight.problems:
+            self.stdout.write(self.style.WARNING(f"Warning: {problem} The real run would be refused."))
+        for row in queryset.order_by("created_at", "pk").values("pk", "status", "provider", "created_at")[:10]:
+            self.stdout.write(
+                f"  {row['pk']}  {row['status']:<9}  {row['provider']:<6}  {row['created_at']:%Y-%m-%d %H:%M}"
+            )
+        if total > 10:
+            self.stdout.write(f"  ... and {total - 10} more")
 
+    def _run(self, queryset, total, started, opts):
         resume_at = started.isoformat(timespec="seconds")
-        self.stdout.write(f"Re-analysing {total} analyses {mode}.")
+        self.stdout.write(f"Re-analysing {total} analyses {self._mode(opts)}.")
         self.stdout.write(f"If interrupted, resume with the same options and --completed-before {resume_at}")
         with progress_bar(total, "reanalyze") as bar:
             summary = maintenance.reanalyze(
                 queryset=queryset,
                 to_provider=opts["to_provider"],
                 sync=opts["sync"],
+                trial=opts["trial"] or "",
                 batch_size=opts["batch_size"],
                 limit=opts["limit"],
                 progress=bar.update,
             )
         if opts["sync"]:
             line = (
-                f"completed {summary.completed}, failed {summary.failed}, skipped {summary.skipped} (running elsewhere)"
+                f"completed {summary.completed}, failed {summary.failed}, "
+                f"failed but kept the previous result {summary.kept}, skipped {summary.skipped} (running elsewhere)"
             )
         else:
             line = (
@@ -115,3 +162,30 @@ class Command(OperatorCommand):
             )
         seconds = (timezone.now() - started).total_seconds()
         self.stdout.write(self.style.SUCCESS(f"Done: {summary.matched} matched; {line}; {seconds:.1f} s."))
+        if opts["trial"]:
+            self.stdout.write(
+                f"Compare in the admin (Reports, trials), then --promote {opts['trial']} or --discard it."
+            )
+
+    def _promote(self, queryset, opts):
+        summary = trials.trial_promote(trial=opts["promote"], queryset=queryset, dry_run=opts["dry_run"])
+        verb = "Dry run: would promote" if opts["dry_run"] else "Promoted"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{verb} {summary.promoted} of trial {opts['promote']!r}; already current {summary.already_current}, "
+                f"failed runs left aside {summary.failed_runs}, refused (a first run under way) {summary.refused}."
+            )
+        )
+
+    def _discard(self, queryset, opts):
+        deleted = trials.trial_discard(trial=opts["discard"], queryset=queryset, dry_run=opts["dry_run"])
+        verb = "Dry run: would discard" if opts["dry_run"] else "Discarded"
+        self.stdout.write(self.style.SUCCESS(f"{verb} {deleted} runs of trial {opts['discard']!r}."))
+
+
+def parse_trial(value: str) -> str:
+    """An argparse type: a trial's name."""
+    try:
+        return trials.trial_name_check(value)
+    except ApplicationError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
