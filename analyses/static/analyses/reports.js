@@ -1,17 +1,9 @@
 // Draws the admin reports' charts from the JSON the page embeds (#report-data).
-// Animations are off so the charts are complete as soon as the page has loaded.
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("report-data").textContent);
   var blue = "rgb(54, 124, 196)", red = "rgb(205, 70, 70)", green = "rgb(60, 160, 90)";
-  var common = { animation: false, responsive: true, maintainAspectRatio: false };
-
-  function draw(id, config) {
-    var canvas = document.getElementById(id);
-    config.options = Object.assign({}, common, config.options || {});
-    new Chart(canvas, config);
-    canvas.setAttribute("data-rendered", "true");
-  }
+  var draw = window.adminChart;
 
   draw("chart-daily", {
     type: "bar",

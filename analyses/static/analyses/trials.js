@@ -1,17 +1,9 @@
 // Draws a trial's comparison charts from the JSON the page embeds (#trial-data).
-// Animations are off so the charts are complete as soon as the page has loaded.
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("trial-data").textContent);
   var blue = "rgb(54, 124, 196)", red = "rgb(205, 70, 70)", orange = "rgb(230, 150, 40)";
-  var common = { animation: false, responsive: true, maintainAspectRatio: false };
-
-  function draw(id, config) {
-    var canvas = document.getElementById(id);
-    config.options = Object.assign({}, common, config.options || {});
-    new Chart(canvas, config);
-    canvas.setAttribute("data-rendered", "true");
-  }
+  var draw = window.adminChart;
 
   draw("chart-trial-scores", {
     type: "bar",
