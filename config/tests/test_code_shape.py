@@ -1,6 +1,7 @@
 """The shape a newcomer can rely on: small modules, short functions, no import cycles inside an app."""
 
 import ast
+import configparser
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,9 @@ def test_it_has_no_import_cycle_inside_an_app_but_services_and_tasks():
         }
         found = [cycle for cycle in cycles(graph) if frozenset(cycle) not in CYCLES_ALLOWED]
         assert found == [], f"{app}: {found}"
+
+
+def test_it_runs_the_tests_of_every_app():
+    parser = configparser.ConfigParser()
+    parser.read(ROOT / "pytest.ini")
+    assert set(APPS) <= set(parser["pytest"]["testpaths"].split())
