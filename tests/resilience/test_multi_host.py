@@ -210,6 +210,12 @@ class RedisCommands(threading.Thread):
                 self.count += int(command.get("db") == self.db)
 
 
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children (gunicorn's and Celery's pools), in MiB."""
+    out = subprocess.run(["ps", "-o", "rss=", "-p", str(pid), "--ppid", str(pid)], capture_output=True, text=True)
+    return round(sum(int(kib) for kib in out.stdout.split()) / 1024, 1)
+
+
 def rows_written() -> int:
     """Rows inserted, updated and deleted in the test database so far (every backend's)."""
     with connection.cursor() as cursor:
@@ -220,8 +226,9 @@ def rows_written() -> int:
         return cursor.fetchone()[0]
 
 
-def footprint_report(*, rows: int, redis_commands: int, seconds: float, calls: int, retried: int) -> dict:
+def footprint_report(*, rows: int, redis_commands: int, seconds: float, calls: int, retried: int, rss: dict) -> dict:
     report = {
+        **rss,
         "analyses": ANALYSES,
         "seconds": round(seconds, 1),
         "pg_rows_written_per_analysis": round(rows / ANALYSES, 1),
@@ -313,6 +320,7 @@ def test_a_web_process_and_two_workers_sharing_only_services_complete_50_analyse
         seconds = time.monotonic() - started
         redis_commands.stopped.set()
         assert web.poll() is None and survivor.poll() is None
+        rss = {"web_rss_mib_1_process": rss_mib(web.pid), "worker_rss_mib_2_processes": rss_mib(survivor.pid)}
         hosts.stop_all()  # a backend's statistics are flushed when it exits
         rows = rows_written() - rows_before
 
@@ -324,7 +332,7 @@ def test_a_web_process_and_two_workers_sharing_only_services_complete_50_analyse
         retried = sum(1 for a in analyses if a.attempts > 1)
         assert ANALYSES <= len(calls) <= ANALYSES + min(retried, 2), (len(calls), retried)
         footprint_report(
-            rows=rows, redis_commands=redis_commands.count, seconds=seconds, calls=len(calls), retried=retried
+            rows=rows, redis_commands=redis_commands.count, seconds=seconds, calls=len(calls), retried=retried, rss=rss
         )
 
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, MaxKeys=1000)["Contents"])
