@@ -160,8 +160,9 @@ def table(m: Measured, a: dict, interval: float) -> list[str]:
     out += [f"{i}. {name}: {_n(n)} dancers" for i, (name, n) in enumerate(limits, 1)]
     out += [
         "",
-        f"Pose mode: the first ceiling is the {pose_first[0]} at {_n(pose_first[1])} dancers; the analyzer itself",
-        f"needs {_n(row(m, a, DANCERS[-1], interval)['pose_cores'], 1)} cores for {_n(DANCERS[-1])} dancers.",
+        f"Pose mode: the first ceiling is the {pose_first[0]} at {_n(pose_first[1])} dancers; the pose workers",
+        f"need {_n(row(m, a, DANCERS[-1], interval)['pose_cores'], 1)} cores for {_n(DANCERS[-1])} dancers "
+        f"({1e6 / m.pose_per_cpu_s:.0f} µs of analyzer a frame, the rest the assumed task overhead).",
         f"Gemini mode: the {limits[0][0]} binds at {_n(limits[0][1])} dancers (raise the quota, or",
         "send Gemini a share of the frames and score the rest with the pose analyzer); one dancer costs",
         f"${per_hour:.2f} an hour of practice. Costs per day above assume that concurrency around the clock.",
@@ -191,7 +192,7 @@ def capacity_doc() -> str:
         "| input | value | from |",
         "| --- | ---: | --- |",
         f"| pose analyzer, frames per CPU second (worker's path) | {_n(m.pose_per_cpu_s)} | `bench/pose.py` |",
-        f"| web CPU per submission (POST analyses, server time) | {m.post_ms:g} ms | `bench/pipeline.py` |",
+        f"| web time per submission (POST analyses, sequential server time) | {m.post_ms:g} ms | `bench/pipeline.py` |",
         f"| Gemini worker efficiency (completed/s over slots / latency) | {m.gemini_efficiency:.2f} "
         f"| `bench/pipeline.py`: {m.gemini_completed_per_s:g}/s, {m.gemini_slots} slots, "
         f"{m.gemini_fake_latency_s:g} s |",
