@@ -76,10 +76,35 @@ def test_web_scales_on_cpu_with_an_autoscaler_and_the_ingress_sends_sockets_to_t
     hpa = resource("HorizontalPodAutoscaler", "web")
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
     assert hpa["spec"]["minReplicas"] >= 2
-    paths = resource("Ingress", "dancecoach")["spec"]["rules"][0]["http"]["paths"]
-    assert {p["path"]: p["backend"]["service"]["name"] for p in paths} == {"/ws/": "websocket", "/": "web"}
-    body = resource("Ingress", "dancecoach")["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
-    assert body == re.search(r"client_max_body_size (\d+m);", (ROOT / "deploy" / "nginx.conf").read_text()).group(1)
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    routes = {}
+    for name in ("web", "websocket"):
+        ingress = resource("Ingress", name)
+        for path in ingress["spec"]["rules"][0]["http"]["paths"]:
+            routes[path["path"]] = path["backend"]["service"]["name"]
+    assert routes == {"/ws/": "websocket", "/": "web"}
+    web = resource("Ingress", "web")["metadata"]["annotations"]
+    assert web["nginx.ingress.kubernetes.io/proxy-body-size"] == re.search(r"client_max_body_size (\d+m);", conf).group(
+        1
+    )
+    # The same read timeouts as the compose entry: 45 s for the API, an hour for live status.
+    api_timeout, ws_timeout = re.search(
+        r"location /ws/.*?proxy_read_timeout (\d+)h;.*?proxy_read_timeout (\d+)s;", conf, re.S
+    ).group(2, 1)
+    assert web["nginx.ingress.kubernetes.io/proxy-read-timeout"] == api_timeout
+    websocket = resource("Ingress", "websocket")["metadata"]["annotations"]
+    assert int(websocket["nginx.ingress.kubernetes.io/proxy-read-timeout"]) == int(ws_timeout) * 3600
+
+
+def test_only_the_ingress_controller_reaches_the_pods_that_trust_forwarded_headers():
+    assert resource("ConfigMap", "dancecoach")["data"]["FORWARDED_ALLOW_IPS"] == "*"
+    serving = resource("NetworkPolicy", "web-from-ingress-only")["spec"]
+    assert serving["podSelector"]["matchExpressions"][0]["values"] == ["web", "websocket"]
+    (rule,) = serving["ingress"]
+    assert rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]
+    assert rule["ports"] == [{"port": 8000, "protocol": "TCP"}]
+    background = resource("NetworkPolicy", "no-inbound-to-background")["spec"]
+    assert background["policyTypes"] == ["Ingress"] and "ingress" not in background
 
 
 def test_beat_is_one_replica_replaced_with_recreate_and_workers_run_the_compose_commands():
