@@ -29,7 +29,10 @@ ASSUMPTIONS = {
     "gemini_input_tokens": (1_500, "input tokens per Gemini analysis (prompt, low-resolution frame, pose figures)"),
     "gemini_output_tokens": (300, "output tokens per Gemini analysis (the structured feedback)"),
     "describe_share": (0.1, "share of analyses that also describe the instructor's clip (cached per second)"),
-    "task_overhead_ms": (5.0, "worker CPU per task besides the analyzer (Celery, 3 PostgreSQL and ~10 Redis calls)"),
+    "task_overhead_ms": (
+        10.0,
+        "pose worker CPU per task besides the analyzer (Celery, PostgreSQL, Redis; no S3, no HTTP)",
+    ),
     "web_utilization": (0.6, "CPU share a web process is planned at (headroom for bursts and p99)"),
     "sockets_per_process": (2_000, "open WebSockets one websocket process holds (mostly idle, memory-bound)"),
     "pg_rows_per_s_max": (3_000, "row writes/s one 2-core PostgreSQL primary sustains with its indexes"),
@@ -41,7 +44,8 @@ ASSUMPTIONS = {
 @dataclass(frozen=True)
 class Measured:
     pose_per_cpu_s: float
-    post_ms: float
+    web_cpu_ms: float
+    gemini_worker_cpu_ms: float
     gemini_completed_per_s: float
     gemini_slots: int
     gemini_fake_latency_s: float
@@ -76,7 +80,8 @@ def measured(text: str) -> Measured:
     bound = r"\*\*([\d.]+) completed/s\*\* against the bound (\d+) / ([\d.]+) s"
     return Measured(
         pose_per_cpu_s=_number(pose, r"\*\*([\d,]+)\*\* frames per CPU second", "pose frames per CPU second"),
-        post_ms=_number(pipeline, r"sequential: POST analyses ([\d.]+) ms", "POST analyses server time"),
+        web_cpu_ms=_number(hosts, r"\*\*([\d.]+)\*\* ms of web CPU per", "web CPU per submission"),
+        gemini_worker_cpu_ms=_number(hosts, r"\*\*([\d.]+)\*\*\s+ms of worker CPU per", "worker CPU per analysis"),
         gemini_completed_per_s=_number(pipeline, bound, "Gemini pipeline completed/s", 1),
         gemini_slots=int(_number(pipeline, bound, "the worker's processes", 2)),
         gemini_fake_latency_s=_number(pipeline, bound, "the fake Gemini's latency", 3),
@@ -97,7 +102,8 @@ def gemini_prices() -> tuple[float, float]:
 def row(m: Measured, a: dict, dancers: int, interval: float) -> dict:
     """Everything one load needs: N dancers, one frame each every `interval` seconds."""
     rate = dancers / interval  # analyses per second
-    web_per_process = a["web_utilization"] * 1000.0 / m.post_ms
+    web_per_process = a["web_utilization"] * 1000.0 / m.web_cpu_ms
+    gemini_cores = rate * m.gemini_worker_cpu_ms / 1000.0
     pose_cpu = rate * (1.0 / m.pose_per_cpu_s + a["task_overhead_ms"] / 1000.0)
     gemini_calls_per_s = rate * (1.0 + a["describe_share"])
     input_price, output_price = gemini_prices()
@@ -111,6 +117,7 @@ def row(m: Measured, a: dict, dancers: int, interval: float) -> dict:
         "pose_cores": pose_cpu,
         "pose_workers": max(1, math.ceil(pose_cpu / 0.7)),
         "gemini_slots": math.ceil(rate * a["gemini_latency_s"] / m.gemini_efficiency),
+        "gemini_cores": gemini_cores,
         "pg_rows": rate * m.pg_rows_per_analysis,
         "redis": rate * m.redis_commands_per_analysis,
         "gemini_rpm": gemini_calls_per_s * 60,
@@ -138,7 +145,7 @@ def table(m: Measured, a: dict, interval: float) -> list[str]:
         f"### A frame every {interval:g} s",
         "",
         "| dancers | analyses/s | web processes | websocket processes | pose: cores (workers) "
-        "| Gemini: worker slots | PostgreSQL rows/s | Redis commands/s | Gemini requests/min "
+        "| Gemini: worker slots (cores) | PostgreSQL rows/s | Redis commands/s | Gemini requests/min "
         "| Gemini tokens/day | Gemini cost/day |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
@@ -146,7 +153,8 @@ def table(m: Measured, a: dict, interval: float) -> list[str]:
         r = row(m, a, dancers, interval)
         out.append(
             f"| {_n(dancers)} | {_n(r['rate'], 1)} | {r['web']} | {r['websocket']} "
-            f"| {_n(r['pose_cores'], 2)} ({r['pose_workers']}) | {_n(r['gemini_slots'])} | {_n(r['pg_rows'])} "
+            f"| {_n(r['pose_cores'], 2)} ({r['pose_workers']}) | {_n(r['gemini_slots'])} ({_n(r['gemini_cores'], 1)}) "
+            f"| {_n(r['pg_rows'])} "
             f"| {_n(r['redis'])} | {_n(r['gemini_rpm'])} | {_n(r['tokens_per_day'] / 1e6, 1)} M "
             f"| ${_n(r['cost_per_day'])} |"
         )
@@ -192,7 +200,10 @@ def capacity_doc() -> str:
         "| input | value | from |",
         "| --- | ---: | --- |",
         f"| pose analyzer, frames per CPU second (worker's path) | {_n(m.pose_per_cpu_s)} | `bench/pose.py` |",
-        f"| web time per submission (POST analyses, sequential server time) | {m.post_ms:g} ms | `bench/pipeline.py` |",
+        f"| web CPU per submission (frames to S3; loaded machine: an upper bound) | {m.web_cpu_ms:g} ms "
+        "| `tests/resilience/test_multi_host.py` |",
+        f"| worker CPU per Gemini analysis (same run, same caveat) | {m.gemini_worker_cpu_ms:g} ms "
+        "| `tests/resilience/test_multi_host.py` |",
         f"| Gemini worker efficiency (completed/s over slots / latency) | {m.gemini_efficiency:.2f} "
         f"| `bench/pipeline.py`: {m.gemini_completed_per_s:g}/s, {m.gemini_slots} slots, "
         f"{m.gemini_fake_latency_s:g} s |",
@@ -213,11 +224,12 @@ def capacity_doc() -> str:
         "",
         "## The model",
         "",
-        "- analyses/s = N / T. Web processes = analyses/s ÷ (`web_utilization` × 1000 / web ms per",
+        "- analyses/s = N / T. Web processes = analyses/s ÷ (`web_utilization` × 1000 / web CPU ms per",
         "  submission), at least 2; websocket processes = N ÷ `sockets_per_process`, at least 2.",
         "- Pose workers: CPU = analyses/s × (1 / pose frames per CPU second + `task_overhead_ms`), one",
         "  worker process per core at 70%. Gemini workers are I/O-bound: slots (prefork processes,",
-        "  `CELERY_WORKER_CONCURRENCY`, 8 to 16 per core) = analyses/s × `gemini_latency_s` ÷ efficiency.",
+        "  `CELERY_WORKER_CONCURRENCY`, 8 to 16 per core) = analyses/s × `gemini_latency_s` ÷ efficiency,",
+        "  and their cores = analyses/s × worker CPU per Gemini analysis.",
         "- Gemini requests/min = analyses/s × 60 × (1 + `describe_share`); tokens and cost per day count",
         "  the analyses (a clip description is cached per second of video and shared by every dancer).",
         "- PostgreSQL rows/s and Redis commands/s = analyses/s × the measured footprint per analysis.",

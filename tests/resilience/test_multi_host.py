@@ -216,6 +216,19 @@ def rss_mib(pid: int) -> float:
     return round(sum(int(kib) for kib in out.stdout.split()) / 1024, 1)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process and its children have used so far."""
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    total = 0
+    for each in [pid, *(int(p) for p in out.split())]:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def rows_written() -> int:
     """Rows inserted, updated and deleted in the test database so far (every backend's)."""
     with connection.cursor() as cursor:
@@ -305,11 +318,15 @@ def test_a_web_process_and_two_workers_sharing_only_services_complete_50_analyse
         def completed() -> int:
             return Analysis.objects.filter(status=Analysis.Status.COMPLETED).count()
 
+        wait_until(lambda: len(ids) >= 10, timeout=60, what="nothing submitted")
+        web_cpu, web_from = cpu_seconds(web.pid), len(ids)  # warm by now: steady-state CPU from here on
         wait_until(lambda: completed() >= 10, timeout=60, what="nothing completed")
         os.killpg(doomed.pid, signal.SIGKILL)  # the whole worker host dies, tasks in flight with it
         killed_at = completed()
+        worker_cpu = cpu_seconds(survivor.pid)  # warm by now: steady-state CPU from here on
         for thread in threads:
             thread.join()
+        web_cpu = (cpu_seconds(web.pid) - web_cpu) / max(1, ANALYSES - web_from)
         assert errors == [] and len(ids) == ANALYSES
 
         def all_final() -> bool:
@@ -320,7 +337,14 @@ def test_a_web_process_and_two_workers_sharing_only_services_complete_50_analyse
         seconds = time.monotonic() - started
         redis_commands.stopped.set()
         assert web.poll() is None and survivor.poll() is None
-        rss = {"web_rss_mib_1_process": rss_mib(web.pid), "worker_rss_mib_2_processes": rss_mib(survivor.pid)}
+        rss = {
+            "web_rss_mib_1_process": rss_mib(web.pid),
+            "worker_rss_mib_2_processes": rss_mib(survivor.pid),
+            "web_cpu_ms_per_submission": round(1000 * web_cpu, 1),
+            "worker_cpu_ms_per_analysis": round(
+                1000 * (cpu_seconds(survivor.pid) - worker_cpu) / max(1, ANALYSES - killed_at), 1
+            ),
+        }
         hosts.stop_all()  # a backend's statistics are flushed when it exits
         rows = rows_written() - rows_before
 
