@@ -7,6 +7,7 @@ from analyses.admin_large_tables import EstimatedCountPaginator, RecentErrorCode
 from analyses.models import Analysis, AnalysisRevision, PracticeSession
 from analyses.services.maintenance import analysis_reanalyze
 from analyses.services.trials import reanalyze_preflight
+from config.storage import storage_is_local, storage_link
 
 
 class AnalysisRevisionInline(admin.TabularInline):
@@ -119,9 +120,12 @@ class AnalysisAdmin(admin.ModelAdmin):
 
     @admin.display(description="frame")
     def frame_preview(self, obj):
-        # Inline, so frames need no public media URL.
         if not obj.frame:
             return "—"
+        if not storage_is_local(obj.frame.storage):
+            # Object storage: a presigned link valid for AWS_QUERYSTRING_EXPIRE seconds, never a public object.
+            return format_html('<img src="{}" style="max-width:480px;max-height:360px">', storage_link(obj.frame))
+        # Local disk: inline, so frames need no public media URL.
         try:
             with obj.frame.open("rb") as handle:
                 data = handle.read()

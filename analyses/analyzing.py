@@ -12,8 +12,10 @@ from analyses.analyzers.base import (
     AnalyzerResult,
     PermanentAnalyzerError,
     ReferenceContext,
+    TransientAnalyzerError,
 )
 from budgets import services as budget_services
+from config.storage import storage_errors, storage_missing
 from playlists.selectors import reference_window
 
 logger = logging.getLogger(__name__)
@@ -91,14 +93,24 @@ def _reference_description(*, analysis, config) -> tuple[str | None, int, int]:
         flight.release()
 
 
+def frame_read(analysis) -> bytes | None:
+    """The frame's bytes from storage (local or object storage). An outage is transient (the
+    analysis goes back to pending with a backoff, its row intact); a missing file is not."""
+    if not analysis.frame:
+        return None
+    try:
+        with analysis.frame.open("rb") as handle:
+            return handle.read()
+    except storage_errors() as exc:
+        if storage_missing(exc):
+            raise PermanentAnalyzerError("frame_missing", "The frame file is gone (purged or moved).") from exc
+        raise TransientAnalyzerError("storage_unavailable", f"Frame storage unavailable: {exc!r}") from exc
+
+
 def analyze(*, analysis) -> AnalyzerResult:
     """The analyzer's result for the analysis (its provider's), or an AnalyzerError."""
-    frame = None
-    if analysis.frame:
-        with analysis.frame.open("rb") as handle:
-            frame = handle.read()
     base = {
-        "frame": frame,
+        "frame": None,
         "frame_mime": analysis.frame_mime or None,
         "keypoints": analysis.keypoints,
         "youtube_id": analysis.video.youtube_id,
@@ -144,6 +156,7 @@ def _budget_fallback(*, base: dict, reference, reason: str) -> AnalyzerResult:
 
 
 def _gemini_analyze(analysis, *, base: dict, reference) -> AnalyzerResult:
+    base = {**base, "frame": frame_read(analysis)}  # the pose analyzer needs only the landmarks
     config = gemini_config()
     pose_details = None
     if analysis.keypoints:

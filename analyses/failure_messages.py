@@ -59,6 +59,14 @@ _MESSAGES = {
         "The instructor's reference for this video could not be used.",
         "この動画のお手本データを使えませんでした。",
     ),
+    "storage_unavailable": (
+        "The camera frame could not be read right now. Please try again in a moment.",
+        "カメラのフレームを今は読み込めませんでした。少し待ってからもう一度お試しください。",
+    ),
+    "frame_missing": (
+        "The camera frame of this analysis is no longer kept.",
+        "この分析のカメラのフレームはもう保存されていません。",
+    ),
     "too_many_attempts": (
         "The analysis failed after several attempts. Please try again later.",
         "何度か試しましたが分析できませんでした。後でもう一度お試しください。",

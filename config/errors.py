@@ -41,8 +41,19 @@ class ForbiddenError(ApplicationError):
         super().__init__(message, code=code)
 
 
+class UnavailableError(ApplicationError):
+    """A backing service (object storage, ...) failed for now: the client may retry (503)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+
+    def __init__(self, message: str, *, code: str = "service_unavailable"):
+        super().__init__(message, code=code)
+
+
 def api_exception(error: ApplicationError) -> exceptions.APIException:
     """The DRF exception that gives an ApplicationError its place in the error shape."""
+    if error.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        return ServiceUnavailable(error.message, code=error.code)
     if error.status_code == status.HTTP_404_NOT_FOUND:
         return exceptions.NotFound(error.message, code=error.code)
     if error.status_code == status.HTTP_403_FORBIDDEN:

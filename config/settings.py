@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from config.dev_secret import dev_secret_key
 from config.env import env_bool, env_float, env_int, env_list, env_str
 from config.oidc import distinct_issuers, oidc_provider
+from config.storage import storage_image_sources
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -482,8 +483,54 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 # the embedded default serves them straight from the apps (finders, looked up per request).
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+# Frames (and anything else stored through Django's storage API): the local filesystem by default;
+# S3-compatible object storage (AWS S3, MinIO, ...) through django-storages when a bucket is set, so
+# web and workers on different hosts share them. Objects stay private: links are presigned and
+# short-lived. botocore retries transient errors itself, within bounded timeouts.
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL") or None
+AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME") or None
+AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID") or None
+AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY") or None
+AWS_S3_ADDRESSING_STYLE = env_str("AWS_S3_ADDRESSING_STYLE") or None
+# Where browsers reach the store when the app reaches it by an inside name (compose: http://minio:9000).
+AWS_S3_PUBLIC_ENDPOINT_URL = env_str("AWS_S3_PUBLIC_ENDPOINT_URL") or None
+AWS_QUERYSTRING_EXPIRE = env_int("AWS_QUERYSTRING_EXPIRE", 300)
+STORAGE_TIMEOUT_SECONDS = env_float("STORAGE_TIMEOUT_SECONDS", 10.0)
+if AWS_STORAGE_BUCKET_NAME:
+    from botocore.config import Config as _BotoConfig
+
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": AWS_S3_ENDPOINT_URL,
+            "region_name": AWS_S3_REGION_NAME,
+            "access_key": AWS_ACCESS_KEY_ID,
+            "secret_key": AWS_SECRET_ACCESS_KEY,
+            "addressing_style": AWS_S3_ADDRESSING_STYLE,
+            "default_acl": None,  # the bucket's own (private) policy, never public-read
+            "querystring_auth": True,
+            "querystring_expire": AWS_QUERYSTRING_EXPIRE,
+            "file_overwrite": False,
+            "client_config": _BotoConfig(
+                connect_timeout=STORAGE_TIMEOUT_SECONDS,
+                read_timeout=STORAGE_TIMEOUT_SECONDS,
+                retries={"max_attempts": 3, "mode": "standard"},
+                signature_version="s3v4",
+            ),
+        },
+    }
+else:
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+# The admin's frame preview loads presigned links from the object store.
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] += storage_image_sources(
+    bucket=AWS_STORAGE_BUCKET_NAME,
+    endpoint=AWS_S3_PUBLIC_ENDPOINT_URL or AWS_S3_ENDPOINT_URL,
+    addressing_style=AWS_S3_ADDRESSING_STYLE,
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

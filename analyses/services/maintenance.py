@@ -20,6 +20,7 @@ from django.utils import timezone
 from analyses.live import analysis_changed_publish
 from analyses.models import Analysis, AnalysisRevision
 from analyses.services import pipeline, revisions
+from config.storage import storage_errors
 
 logger = logging.getLogger(__name__)
 
@@ -104,12 +105,12 @@ def frames_purge(
                 if storage.exists(name):
                     try:
                         summary.bytes_freed += storage.size(name)
-                    except (OSError, NotImplementedError):
+                    except (*storage_errors(), NotImplementedError):
                         pass
                     storage.delete(name)
                 else:
                     summary.missing_files += 1
-            except OSError as exc:  # the row is cleared; the file stays as an orphan
+            except storage_errors() as exc:  # the row is cleared; the file stays as an orphan
                 logger.warning("frame %s of analysis %s not deleted: %s", name, pk, exc)
             summary.purged += 1
         if progress:

@@ -4,6 +4,8 @@ The frame is checked and stored with a pending row; the analysis completes at on
 cache when an identical submission was analysed before, else its task starts after the commit.
 """
 
+import logging
+
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -17,7 +19,10 @@ from analyses.services import pipeline
 from analyses.services.sessions import session_for_submission
 from analyses.services.videos import video_for_url, video_forget
 from config.background import background_run
-from config.errors import ApplicationError
+from config.errors import ApplicationError, UnavailableError
+from config.storage import storage_errors
+
+logger = logging.getLogger(__name__)
 
 
 def provider_resolve(*, requested: str | None, keypoints) -> str:
@@ -87,31 +92,51 @@ def _analysis_store(*, user, video, timestamp, frame, keypoints, session_id, req
         language=language,
     )
     cached = caching.result_get(fingerprint)
-    with transaction.atomic():
-        analysis = Analysis(
-            user=user,
-            session=session_for_submission(user=user, session_id=session_id, video=video),
-            video=video,
-            timestamp=timestamp,
-            requested_provider=requested,
-            provider=provider,
-            language=language,
-            keypoints=keypoints,
-            frame_sha256=frame.sha256,
-            frame_mime=frame.mime,
-            fingerprint=fingerprint,
-            queued_at=None if cached is not None else timezone.now(),
-        )
-        if cached is not None:
-            _complete_from_cache(analysis, cached)
-        analysis.frame.save(f"{analysis.id}.{frame.extension}", ContentFile(frame.data), save=False)
-        try:
+    analysis = Analysis(
+        user=user,
+        video=video,
+        timestamp=timestamp,
+        requested_provider=requested,
+        provider=provider,
+        language=language,
+        keypoints=keypoints,
+        frame_sha256=frame.sha256,
+        frame_mime=frame.mime,
+        fingerprint=fingerprint,
+        queued_at=None if cached is not None else timezone.now(),
+    )
+    if cached is not None:
+        _complete_from_cache(analysis, cached)
+    # Stored before the transaction opens: no database lock is held while an object store answers.
+    _frame_store(analysis, frame)
+    try:
+        with transaction.atomic():
+            analysis.session = session_for_submission(user=user, session_id=session_id, video=video)
             analysis.save(force_insert=True)
-        except Exception:
-            analysis.frame.delete(save=False)  # no orphan file when the row is not stored
-            raise
-        transaction.on_commit(lambda: _submission_dispatch(analysis, enqueue=cached is None))
+            transaction.on_commit(lambda: _submission_dispatch(analysis, enqueue=cached is None))
+    except Exception:
+        _frame_discard(analysis)  # no orphan file when the row is not stored
+        raise
     return analysis
+
+
+def _frame_store(analysis: Analysis, frame) -> None:
+    """The frame file, through Django's storage API (local disk or object storage); a storage
+    outage is a 503 the client may retry, and no row is stored without its frame."""
+    try:
+        analysis.frame.save(f"{analysis.id}.{frame.extension}", ContentFile(frame.data), save=False)
+    except storage_errors() as exc:
+        logger.warning("frame of analysis %s not stored: %r", analysis.id, exc)
+        raise UnavailableError(
+            "The frame could not be stored right now; try again shortly.", code="storage_unavailable"
+        ) from exc
+
+
+def _frame_discard(analysis: Analysis) -> None:
+    try:
+        analysis.frame.delete(save=False)
+    except storage_errors() as exc:
+        logger.warning("frame of unsaved analysis %s left behind: %r", analysis.id, exc)
 
 
 def _complete_from_cache(analysis: Analysis, cached: dict) -> None:

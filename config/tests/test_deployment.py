@@ -43,8 +43,8 @@ def test_env_example_lists_every_variable_the_settings_read():
 
 def test_compose_has_proxy_web_worker_beat_postgres_and_redis_with_health_checks():
     services = compose()["services"]
-    assert {"proxy", "web", "worker", "beat", "db", "redis"} <= services.keys()
-    for name in ("proxy", "web", "worker", "db", "redis"):
+    assert {"proxy", "web", "worker", "beat", "db", "redis", "minio"} <= services.keys()
+    for name in ("proxy", "web", "worker", "db", "redis", "minio"):
         assert "healthcheck" in services[name], name
     assert any(v.startswith("pgdata:") for v in services["db"]["volumes"])
     assert "pgdata" in compose()["volumes"]
@@ -54,9 +54,56 @@ def test_compose_has_proxy_web_worker_beat_postgres_and_redis_with_health_checks
         assert depends["redis"]["condition"] == "service_healthy"
 
 
+def test_compose_migrates_once_in_a_one_off_service_that_web_worker_and_beat_wait_for():
+    services = compose()["services"]
+    migrate = services["migrate"]
+    assert migrate["command"] == "python manage.py migrate --noinput"
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"]["db"]["condition"] == "service_healthy"
+    assert "migrate" not in migrate["depends_on"]  # it must not wait for itself
+    for name in ("web", "worker", "beat"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully", name
+        assert "migrate" not in services[name]["command"].replace("--no-migrate", ""), name
+
+
+def test_compose_stores_frames_in_minio_through_a_private_bucket_and_shares_no_volume():
+    services = compose()["services"]
+    assert services["minio"]["image"].startswith("minio/minio:")
+    assert any(v.startswith("miniodata:") for v in services["minio"]["volumes"])
+    assert services["minio"]["ports"] == ["127.0.0.1:9000:9000"]  # presigned links; never public
+    bucket = services["bucket"]
+    script = bucket["command"][0]
+    assert "mc mb --ignore-existing" in script and "mc anonymous set none" in script
+    assert bucket["depends_on"]["minio"]["condition"] == "service_healthy"
+    assert "media" not in compose()["volumes"]
+    for name in ("web", "worker", "beat", "migrate"):
+        service = services[name]
+        env = service["environment"]
+        assert "volumes" not in service, name  # nothing on a disk another host would need
+        assert env["AWS_S3_ENDPOINT_URL"] == "http://minio:9000"
+        assert env["AWS_STORAGE_BUCKET_NAME"].startswith("${AWS_STORAGE_BUCKET_NAME:-")
+        assert env["AWS_S3_ADDRESSING_STYLE"] == "path"
+        if name != "migrate":
+            assert service["depends_on"]["bucket"]["condition"] == "service_completed_successfully"
+
+
+def test_compose_scales_web_behind_the_proxy_and_runs_exactly_one_beat():
+    services = compose()["services"]
+    assert "container_name" not in services["web"] and "ports" not in services["web"]
+    assert services["beat"]["deploy"]["replicas"] == 1
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    upstream = re.search(r"upstream web \{(.*?)\}", conf, re.S).group(1)
+    # Re-resolved while running: replicas started by `--scale web=3` later still get traffic.
+    assert "server web:8000 resolve;" in upstream and "zone web" in upstream
+    assert "resolver 127.0.0.11" in conf
+    image = services["proxy"]["image"].split()[0]
+    major, minor, patch = (int(p) for p in image.split(":")[1].split("-")[0].split("."))
+    assert (major, minor, patch) >= (1, 27, 3)  # `resolve` in an upstream, open-source nginx
+
+
 def test_compose_app_services_use_only_variables_the_settings_know():
     known = settings_variables()
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "beat", "migrate"):
         env = compose()["services"][name]["environment"]
         assert set(env) <= known, set(env) - known
         assert env["DEBUG"] == "false"
@@ -72,17 +119,34 @@ def test_compose_worker_and_beat_run_the_makefile_commands():
         assert services[target]["command"] == command
 
 
-def test_it_serves_in_compose_exactly_what_make_serve_runs():
+def test_it_serves_in_compose_exactly_what_make_serve_runs_less_the_migrations():
     web = compose()["services"]["web"]
-    assert web["command"].split("#")[0].strip() == "sh scripts/serve"
+    assert web["command"].split("#")[0].strip() == "sh scripts/serve --no-migrate"
     assert "sh scripts/serve" in makefile_recipe("serve")
     assert 'CMD ["sh", "scripts/serve"]' in (ROOT / "Dockerfile").read_text()
     script = (ROOT / "scripts" / "serve").read_text()
-    steps = [line for line in script.splitlines() if line.startswith(('"$PYTHON"', "exec"))]
+    assert 'if [ "${1:-}" != "--no-migrate" ]; then' in script
+    steps = [line.strip() for line in script.splitlines() if line.strip().startswith(('"$PYTHON"', "exec"))]
     assert steps == [
         '"$PYTHON" manage.py migrate --noinput',
         '"$PYTHON" manage.py collectstatic --noinput -v 0',
         'exec "$PYTHON" -m gunicorn -c config/gunicorn.py',
+    ]
+
+
+def test_serve_skips_only_the_migrations_when_told_to(tmp_path):
+    fake = tmp_path / "python"
+    fake.write_text('#!/bin/sh\necho "$@" >> "$(dirname "$0")/calls"\n')
+    fake.chmod(0o755)
+    for args in ([], ["--no-migrate"]):
+        subprocess.run(["sh", "scripts/serve", *args], cwd=ROOT, env={**os.environ, "PYTHON": str(fake)}, check=True)
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert calls == [
+        "manage.py migrate --noinput",
+        "manage.py collectstatic --noinput -v 0",
+        "-m gunicorn -c config/gunicorn.py",
+        "manage.py collectstatic --noinput -v 0",
+        "-m gunicorn -c config/gunicorn.py",
     ]
 
 
