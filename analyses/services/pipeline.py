@@ -84,26 +84,31 @@ def _result_dict(result: AnalyzerResult) -> dict:
     }
 
 
-def _lease_seconds() -> int:
+def lease_seconds() -> int:
     # Longer than any single execution can last: the hard time limit kills it before.
     return int(settings.CELERY_TASK_TIME_LIMIT) + 10
 
 
-def analysis_claim(*, analysis_id) -> bool:
-    """pending -> processing, or take over a processing row whose lease ran out (its worker died)."""
+def lease_claim(model, *, pk, **fields) -> bool:
+    """pending -> processing, or take over a processing run whose lease ran out (its worker died);
+    for an analysis row or a re-analysis revision alike."""
     now = timezone.now()
     claimable = Q(status=Analysis.Status.PENDING) | Q(status=Analysis.Status.PROCESSING, lease_until__lt=now)
     return bool(
-        Analysis.objects.filter(claimable, pk=analysis_id).update(
+        model.objects.filter(claimable, pk=pk).update(
             status=Analysis.Status.PROCESSING,
             attempts=F("attempts") + 1,
-            started_at=now,
-            lease_until=now + timedelta(seconds=_lease_seconds()),
+            lease_until=now + timedelta(seconds=lease_seconds()),
+            **fields,
         )
     )
 
 
-def _backoff(attempt: int) -> float:
+def analysis_claim(*, analysis_id) -> bool:
+    return lease_claim(Analysis, pk=analysis_id, started_at=timezone.now())
+
+
+def retry_backoff(attempt: int) -> float:
     base = settings.ANALYSIS_RETRY_BACKOFF_SECONDS * (2 ** max(0, attempt - 1))
     capped = min(base, settings.ANALYSIS_RETRY_BACKOFF_MAX_SECONDS)
     return random.uniform(capped / 2, capped)  # noqa: S311 - jitter, not security
@@ -172,10 +177,10 @@ def _unclaimed(analysis_id) -> RunOutcome:
 
 def _result_for(analysis: Analysis) -> tuple[dict, AnalyzerResult | None]:
     """The result: shared (another delivery's, or the cache's; no AnalyzerResult) or the analyzer's."""
-    flight = caching.SingleFlight(analysis.fingerprint, ttl=_lease_seconds())
+    flight = caching.SingleFlight(analysis.fingerprint, ttl=lease_seconds())
     try:
         if flight.acquire() is False:
-            shared = flight.wait_for_result(timeout=_lease_seconds())
+            shared = flight.wait_for_result(timeout=lease_seconds())
             if shared is not None:
                 return shared, None
             flight.acquire()  # the holder gave up: analyze it here
@@ -200,7 +205,7 @@ def _analyzer_error_handle(analysis: Analysis, exc: AnalyzerError) -> RunOutcome
         analysis_fail(analysis_id=analysis.pk, code=exc.code, message=exc.message, **tokens)
         logger.info("analysis %s failed: %s (%s)", analysis.pk, exc.code, exc.message)
         return RunOutcome(status=Analysis.Status.FAILED)
-    delay = _backoff(analysis.attempts)
+    delay = retry_backoff(analysis.attempts)
     requeued = Analysis.objects.filter(pk=analysis.pk, status=Analysis.Status.PROCESSING).update(
         status=Analysis.Status.PENDING,
         lease_until=None,

@@ -94,16 +94,7 @@ def revision_enqueue(*, revision_id) -> None:
 
 
 def revision_claim(*, revision_id) -> bool:
-    """pending -> processing, or take over a processing one whose lease ran out."""
-    now = timezone.now()
-    claimable = Q(status=Analysis.Status.PENDING) | Q(status=Analysis.Status.PROCESSING, lease_until__lt=now)
-    return bool(
-        AnalysisRevision.objects.filter(claimable, pk=revision_id).update(
-            status=Analysis.Status.PROCESSING,
-            attempts=F("attempts") + 1,
-            lease_until=now + timedelta(seconds=pipeline._lease_seconds()),
-        )
-    )
+    return pipeline.lease_claim(AnalysisRevision, pk=revision_id)
 
 
 def revision_run(*, revision_id) -> pipeline.RunOutcome:
@@ -125,7 +116,7 @@ def revision_run(*, revision_id) -> pipeline.RunOutcome:
     except AnalyzerError as exc:
         tokens = {"input_tokens": getattr(exc, "input_tokens", 0), "output_tokens": getattr(exc, "output_tokens", 0)}
         if exc.transient and revision.attempts < settings.ANALYSIS_MAX_ATTEMPTS:
-            delay = pipeline._backoff(revision.attempts)
+            delay = pipeline.retry_backoff(revision.attempts)
             AnalysisRevision.objects.filter(pk=revision_id, status=Analysis.Status.PROCESSING).update(
                 status=Analysis.Status.PENDING,
                 lease_until=None,
