@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analyses import stats
+from coaching.serializers import PersonalBestSerializer
 
 TAG = "stats"
 
@@ -85,6 +86,11 @@ class StatsSerializer(serializers.Serializer):
     videos = VideoStatsSerializer(many=True, help_text="Per video, most recently practised first (at most 100).")
     weakest_body_parts = BodyPartSerializer(
         many=True, help_text="Up to three parts with the lowest average pose score over the last 30 days."
+    )
+    personal_bests = PersonalBestSerializer(
+        many=True,
+        help_text="Per video the best session average with at least LEADERBOARD_MIN_ANALYSES completed analyses, "
+        "the most recent record first.",
     )
 
 

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "accounts",
     "playlists",
     "analyses",
+    "coaching",
 ]
 
 MIDDLEWARE = [
@@ -301,6 +302,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "LanguageEnum": "accounts.models.Language.choices",
         "ProviderEnum": "analyses.models.Provider.choices",
+        "PartEnum": "analyses.stats.BODY_PARTS",  # the stats' and the coaching reports' body parts
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
@@ -464,6 +466,9 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATS_DEFAULT_TIME_ZONE = env_str("STATS_DEFAULT_TIME_ZONE", "Asia/Tokyo")
+# Leaderboards (coaching app): a session counts with this many completed analyses; boards are cached this long.
+LEADERBOARD_MIN_ANALYSES = env_int("LEADERBOARD_MIN_ANALYSES", 5)
+LEADERBOARD_CACHE_SECONDS = env_int("LEADERBOARD_CACHE_SECONDS", 60)
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))

@@ -16,6 +16,7 @@ from analyses.models import Analysis
 from analyses.services import pipeline
 from analyses.services.sessions import session_for_submission
 from analyses.services.videos import video_for_url, video_forget
+from coaching.invalidation import leaderboard_video_changed
 from config.background import background_run
 from config.errors import ApplicationError
 
@@ -111,6 +112,8 @@ def _analysis_store(*, user, video, timestamp, frame, keypoints, session_id, req
             analysis.frame.delete(save=False)  # no orphan file when the row is not stored
             raise
         transaction.on_commit(lambda: _submission_dispatch(analysis, enqueue=cached is None))
+        if cached is not None:  # completed at once: the video's leaderboards are stale
+            transaction.on_commit(lambda: leaderboard_video_changed(video_id=video.pk))
     return analysis
 
 
