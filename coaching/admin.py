@@ -1,6 +1,7 @@
 """Leaderboard settings in the admin, and a video's board for staff with a way to hide a dancer."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -40,9 +41,11 @@ class LeaderboardProfileAdmin(admin.ModelAdmin):
 
     def board_view(self, request):
         """GET ?video=ID&period=week|month|all shows the board; POST user + hidden hides or shows a dancer."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         if request.method == "POST":
             if not self.has_change_permission(request):
-                return redirect("admin:index")
+                raise PermissionDenied
             user = get_object_or_404(User, pk=request.POST.get("user"))
             hidden = request.POST.get("hidden") == "1"
             services.leaderboard_dancer_hide(user=user, hidden=hidden)

@@ -118,3 +118,14 @@ def test_the_staff_board_is_for_staff_only(client):
     response = client.get("/admin/coaching/leaderboardprofile/board/")
 
     assert response.status_code == 302
+
+
+def test_staff_without_the_permission_cannot_hide(client):
+    staff = UserFactory(is_staff=True)
+    client.force_login(staff)
+    troll = UserFactory()
+
+    response = client.post("/admin/coaching/leaderboardprofile/board/", {"user": troll.pk, "hidden": "1"})
+
+    assert response.status_code == 403
+    assert not LeaderboardProfile.objects.filter(user=troll, hidden=True).exists()
