@@ -6,11 +6,13 @@ in the period it started in: this week (from Monday 00:00) or this month (from t
 STATS_DEFAULT_TIME_ZONE, or all time. A board lists only dancers who opted in with a display
 name and whom staff did not hide; ties (equal scores to 0.1) share a rank (1, 1, 3).
 
-One grouped query per board (the video's sessions with their completed analyses' count and
-average, HAVING the minimum), cached per (video, period) for LEADERBOARD_CACHE_SECONDS and
-missed as soon as a session on that video or a dancer's settings change (coaching.invalidation).
-`me` is the caller's own figure: from the board, or (not listed) from one query over the
-caller's own sessions on the video, ranked against the board.
+One grouped query per board: the video's completed analyses grouped by session (COUNT, AVG,
+MAX; HAVING the minimum), read from the covering index `analysis_video_session_cover` on
+PostgreSQL (coaching migration 0002), cached per (video, period) for LEADERBOARD_CACHE_SECONDS
+and missed as soon as a session on that video or a dancer's settings change
+(coaching.invalidation). `me` is the caller's own figure: from the board, or (not listed) from
+one query over the caller's own analyses of the video (`analysis_user_session_cover`), ranked
+against the board. Personal bests group the dancer's analyses the same way.
 """
 
 from __future__ import annotations
@@ -19,16 +21,17 @@ from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Avg, Count, F, Max, Q
+from django.db.models import Avg, Count, F, Max
 from django.utils import timezone
 
-from analyses.models import Analysis, PracticeSession
+from analyses.models import Analysis
 from analyses.stats import rounded, time_zone_get
 from coaching import invalidation
+from coaching.models import LeaderboardProfile
+from playlists.models import Video
 
 PERIODS = ("week", "month", "all")
 BOARD_SIZE = 50
-_COMPLETED = Q(analyses__status=Analysis.Status.COMPLETED, analyses__score__isnull=False)
 
 
 def period_start(period: str, *, now: datetime | None = None) -> datetime | None:
@@ -41,14 +44,22 @@ def period_start(period: str, *, now: datetime | None = None) -> datetime | None
     return datetime.combine(first, time.min, tzinfo=tz)
 
 
-def qualifying_sessions(sessions):
-    """Sessions with at least the minimum of completed analyses, with their average and when it was set."""
+def scored_analyses(start: datetime | None = None, **filters):
+    """Completed analyses with a score (the covering indexes' rows), of sessions started since `start`."""
+    analyses = Analysis.objects.filter(status=Analysis.Status.COMPLETED, score__isnull=False, **filters)
+    if start is not None:
+        # An analysis before `start` belongs to a session started before it: the first filter only
+        # narrows the index range, the second is the definition.
+        analyses = analyses.filter(created_at__gte=start, session__started_at__gte=start)
+    return analyses
+
+
+def qualifying_sessions(analyses, *fields, **expressions):
+    """Per session (and `fields`): the count, average and time of its scored analyses, keeping
+    sessions with at least LEADERBOARD_MIN_ANALYSES (COUNT(*): nothing outside the index)."""
     return (
-        sessions.annotate(
-            scored=Count("analyses", filter=_COMPLETED),
-            average=Avg("analyses__score", filter=_COMPLETED),
-            achieved_at=Max("analyses__created_at", filter=_COMPLETED),
-        )
+        analyses.values("session_id", *fields, **expressions)
+        .annotate(scored=Count("*"), average=Avg("score"), achieved_at=Max("created_at"))
         .filter(scored__gte=settings.LEADERBOARD_MIN_ANALYSES)
         .order_by()
     )
@@ -79,25 +90,27 @@ def _ranked(entries: list[dict]) -> list[dict]:
     return entries
 
 
-def _board_build(video_id: int, start: datetime | None) -> list[dict]:
-    """Every listed dancer of a video in a period, ranked (the cached value)."""
-    sessions = PracticeSession.objects.filter(
-        video_id=video_id,
-        user__leaderboard_profile__opt_in=True,
-        user__leaderboard_profile__hidden=False,
-        user__leaderboard_profile__display_name__isnull=False,
-    )
-    if start is not None:
-        sessions = sessions.filter(started_at__gte=start)
-    rows = qualifying_sessions(sessions).values(
-        "average", "achieved_at", key=F("user_id"), display_name=F("user__leaderboard_profile__display_name")
-    )
-    best = _bests(list(rows))
+def _entries(video_id: int, start: datetime | None, profiles) -> list[dict]:
+    """The best qualifying session of each dancer of `profiles` on a video, ranked. The dancers
+    are a semi-join on the profiles (no join through the users), their names a second query."""
+    analyses = scored_analyses(start, video_id=video_id, user_id__in=profiles.values("user_id"))
+    best = _bests(list(qualifying_sessions(analyses, key=F("user_id"))))
+    found = profiles.filter(user_id__in=list(best)).values("user_id", "display_name", "hidden", "user__email")
     entries = [
-        {"user_id": key, "display_name": row["display_name"], "score": row["score"], "sessions": row["sessions"]}
-        for key, row in best.items()
+        {**row, "email": row.pop("user__email"), "score": best[row["user_id"]]["score"]}
+        | {"sessions": best[row["user_id"]]["sessions"]}
+        for row in found
     ]
     return _ranked(entries)
+
+
+def _board_build(video_id: int, start: datetime | None) -> list[dict]:
+    """Every listed dancer of a video in a period, ranked (the cached value: no email in it)."""
+    listed = LeaderboardProfile.objects.filter(opt_in=True, hidden=False, display_name__isnull=False)
+    return [
+        {k: entry[k] for k in ("user_id", "display_name", "score", "sessions", "rank")}
+        for entry in _entries(video_id, start, listed)
+    ]
 
 
 def _board(video_id: int, period: str, start: datetime | None) -> list[dict]:
@@ -111,11 +124,8 @@ def _board(video_id: int, period: str, start: datetime | None) -> list[dict]:
 
 
 def _own_score(user, video_id: int, start: datetime | None) -> float | None:
-    sessions = PracticeSession.objects.filter(user=user, video_id=video_id)
-    if start is not None:
-        sessions = sessions.filter(started_at__gte=start)
-    found = qualifying_sessions(sessions).aggregate(best=Max("average"))["best"]
-    return rounded(found)
+    rows = qualifying_sessions(scored_analyses(start, user_id=user.pk, video_id=video_id))
+    return max((rounded(row["average"]) for row in rows), default=None)
 
 
 def leaderboard(*, video_id: int, period: str, user) -> dict:
@@ -139,15 +149,13 @@ def leaderboard(*, video_id: int, period: str, user) -> dict:
 
 def personal_bests(*, user) -> list[dict]:
     """Per video the dancer's best qualifying session, the most recent record first."""
-    rows = qualifying_sessions(PracticeSession.objects.filter(user=user)).values(
-        "id", "average", "achieved_at", "video__youtube_id", "video__title", key=F("video_id")
-    )
-    best = _bests(list(rows))
+    best = _bests(list(qualifying_sessions(scored_analyses(user_id=user.pk), key=F("video_id"))))
+    videos = {v.pk: v for v in Video.objects.filter(pk__in=list(best)).only("pk", "youtube_id", "title")}
     out = [
         {
-            "video": {"id": video_id, "youtube_id": row["video__youtube_id"], "title": row["video__title"]},
+            "video": {"id": video_id, "youtube_id": videos[video_id].youtube_id, "title": videos[video_id].title},
             "score": row["score"],
-            "session_id": row["id"],
+            "session_id": row["session_id"],
             "achieved_at": row["achieved_at"],
         }
         for video_id, row in best.items()
@@ -158,24 +166,5 @@ def personal_bests(*, user) -> list[dict]:
 
 def staff_board(*, video_id: int, period: str) -> list[dict]:
     """For staff: every opted-in dancer of a video's board, hidden ones too (marked), uncached."""
-    start = period_start(period)
-    sessions = PracticeSession.objects.filter(
-        video_id=video_id,
-        user__leaderboard_profile__opt_in=True,
-        user__leaderboard_profile__display_name__isnull=False,
-    )
-    if start is not None:
-        sessions = sessions.filter(started_at__gte=start)
-    rows = qualifying_sessions(sessions).values(
-        "average",
-        "achieved_at",
-        key=F("user_id"),
-        display_name=F("user__leaderboard_profile__display_name"),
-        hidden=F("user__leaderboard_profile__hidden"),
-        email=F("user__email"),
-    )
-    entries = [
-        {"user_id": key, **{k: row[k] for k in ("display_name", "score", "sessions", "hidden", "email")}}
-        for key, row in _bests(list(rows)).items()
-    ]
-    return _ranked(entries)
+    opted_in = LeaderboardProfile.objects.filter(opt_in=True, display_name__isnull=False)
+    return _entries(video_id, period_start(period), opted_in)

@@ -1,17 +1,18 @@
 """A practice session's report (`GET /api/v1/sessions/{id}/report/`): where to practise next.
 
-Three queries whatever the session's size: its completed analyses ordered by video time
-(timestamp, score and the pose figures kept by the database in `body_parts`), the
-session's average per body part (an aggregate over the same rows), and the dancer's
-previous session on the same video with its average (one grouped query, LIMIT 1).
-Python only walks the timeline once to group neighbouring low scores into stretches.
+Two queries whatever the session's size: its completed analyses ordered by video time (the
+database extracts each body part's score from `body_parts`, so no JSON reaches Python), and
+the dancer's previous session on the same video with its average (one grouped query, LIMIT 1).
+Python adds up the timeline's rows for the averages and walks it once to group neighbouring
+low scores into stretches.
 
 Definitions:
 - a low analysis scores below min(LOW_SCORE, the session's average - LOW_MARGIN): a dip
   below the dancer's own level, and never a score of LOW_SCORE or more;
 - a worst moment is a run of at least MOMENT_MIN_ANALYSES low analyses in video-time order
   with no gap over MOMENT_GAP_SECONDS between neighbours; runs never overlap; the up to
-  MOMENTS_MAX lowest averages are shown, worst first;
+  MOMENTS_MAX that lost most points below the threshold (depth times length: a long dip
+  before a two-frame stumble) are shown, worst first;
 - a moment's body parts are those whose average there is below WEAK_PART, the most points
   lost first (at most PARTS_PER_MOMENT);
 - `previous` is the latest session on the same video started before this one that has a
@@ -20,14 +21,14 @@ Definitions:
 
 from __future__ import annotations
 
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, OuterRef, Q, Subquery
 
 from analyses.models import Analysis, PracticeSession
 from analyses.stats import BODY_PARTS, part_score, rounded
 
 LOW_SCORE = 80
 LOW_MARGIN = 5
-MOMENT_GAP_SECONDS = 3.0
+MOMENT_GAP_SECONDS = 6.0  # the front end sends a frame every 3 to 5 s (docs/api.md)
 MOMENT_MIN_ANALYSES = 2
 MOMENTS_MAX = 3
 WEAK_PART = 80.0
@@ -36,22 +37,16 @@ PARTS_PER_MOMENT = 3
 COMPLETED = Q(status=Analysis.Status.COMPLETED, score__isnull=False)
 
 
-def _part_scores(body_parts) -> dict[str, float]:
-    """The numeric per-part scores of one analysis (absent or null parts left out)."""
-    if not isinstance(body_parts, dict):
-        return {}
-    return {p: float(v) for p, v in body_parts.items() if p in BODY_PARTS and isinstance(v, int | float)}
-
-
 def _timeline(session: PracticeSession) -> list[dict]:
+    """The completed analyses in video-time order, each part's score extracted by the database."""
     rows = (
         Analysis.objects.filter(COMPLETED, session=session)
         .order_by("timestamp", "created_at")
-        .values_list("id", "timestamp", "score", "body_parts")
+        .values_list("id", "timestamp", "score", *(part_score(p) for p in BODY_PARTS))
     )
     timeline = []
-    for analysis_id, timestamp, score, body_parts in rows:
-        parts = _part_scores(body_parts)
+    for analysis_id, timestamp, score, *values in rows:
+        parts = {p: v for p, v in zip(BODY_PARTS, values, strict=True) if v is not None}
         weakest = min(parts, key=lambda p: (parts[p], BODY_PARTS.index(p))) if parts else None
         timeline.append(
             {
@@ -65,7 +60,7 @@ def _timeline(session: PracticeSession) -> list[dict]:
     return timeline
 
 
-def _moment(run: list[dict]) -> dict:
+def _moment(run: list[dict], threshold: float) -> dict:
     totals: dict[str, list[float]] = {}
     for row in run:
         for part, value in row["_parts"].items():
@@ -78,11 +73,12 @@ def _moment(run: list[dict]) -> dict:
         "average_score": rounded(sum(r["score"] for r in run) / len(run)),
         "analyses": len(run),
         "body_parts": [{"part": p, "average_score": rounded(averages[p])} for p in weak[:PARTS_PER_MOMENT]],
+        "_lost": sum(threshold - r["score"] for r in run),
     }
 
 
 def worst_moments(timeline: list[dict], average: float | None) -> list[dict]:
-    """Runs of neighbouring low analyses (video-time order), the lowest averages first."""
+    """Runs of neighbouring low analyses (video-time order), the most points lost first."""
     if average is None:
         return []
     threshold = min(LOW_SCORE, average - LOW_MARGIN)
@@ -97,27 +93,40 @@ def worst_moments(timeline: list[dict], average: float | None) -> list[dict]:
         run = [row] if row["score"] < threshold else []
     if len(run) >= MOMENT_MIN_ANALYSES:
         runs.append(run)
-    moments = [_moment(r) for r in runs]
-    moments.sort(key=lambda m: (m["average_score"], m["start"]))
-    return moments[:MOMENTS_MAX]
+    moments = sorted((_moment(r, threshold) for r in runs), key=lambda m: (-m["_lost"], m["start"]))[:MOMENTS_MAX]
+    for moment in moments:
+        del moment["_lost"]
+    return moments
 
 
-def _figures(session: PracticeSession) -> tuple[float | None, dict[str, float]]:
-    """The session's average score and its average per body part, from the database."""
-    row = Analysis.objects.filter(COMPLETED, session=session).aggregate(
-        average=Avg("score"), **{p: Avg(part_score(p), filter=Q(body_parts__isnull=False)) for p in BODY_PARTS}
-    )
-    parts = {p: rounded(row[p]) for p in BODY_PARTS if row[p] is not None}
-    return row["average"], parts
+def _figures(timeline: list[dict]) -> tuple[float | None, dict[str, float]]:
+    """The session's average score and its average per body part: sums over the timeline's rows."""
+    if not timeline:
+        return None, {}
+    totals: dict[str, list[float]] = {}
+    for row in timeline:
+        for part, value in row["_parts"].items():
+            totals.setdefault(part, []).append(value)
+    parts = {p: rounded(sum(totals[p]) / len(totals[p])) for p in BODY_PARTS if p in totals}
+    return sum(row["score"] for row in timeline) / len(timeline), parts
 
 
 def _previous(session: PracticeSession, average: float | None) -> dict | None:
-    completed = Q(analyses__status=Analysis.Status.COMPLETED, analyses__score__isnull=False)
+    """The latest earlier session on the video with a score: the dancer's sessions walked back
+    from this one (index `session_user_started`), each average a subquery that stops the walk
+    at the first scored one (from the covering index `analysis_user_session_cover` on PostgreSQL)."""
+    scored = (
+        Analysis.objects.filter(COMPLETED, user_id=session.user_id, video_id=session.video_id, session=OuterRef("pk"))
+        .values("session")
+        .annotate(average=Avg("score"))
+        .values("average")
+    )
     earlier = (
-        PracticeSession.objects.filter(user_id=session.user_id, video_id=session.video_id)
-        .filter(started_at__lt=session.started_at)
-        .annotate(average=Avg("analyses__score", filter=completed), scored=Count("analyses", filter=completed))
-        .filter(scored__gt=0)
+        PracticeSession.objects.filter(
+            user_id=session.user_id, video_id=session.video_id, started_at__lt=session.started_at
+        )
+        .annotate(average=Subquery(scored))
+        .filter(average__isnull=False)
         .order_by("-started_at")
         .values("id", "average")
         .first()
@@ -131,6 +140,11 @@ def _previous(session: PracticeSession, average: float | None) -> dict | None:
 def _clock(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _span(moment: dict, dash: str) -> str:
+    start, end = _clock(moment["start"]), _clock(moment["end"])
+    return start if start == end else f"{start}{dash}{end}"
 
 
 PART_NAMES = {
@@ -167,11 +181,7 @@ def summary_text(*, language: str, average, scored: int, moments: list, previous
     first += "。" if ja else "."
     if moments:
         worst = moments[0]
-        span = (
-            f"{_clock(worst['start'])}〜{_clock(worst['end'])}"
-            if ja
-            else f"{_clock(worst['start'])}–{_clock(worst['end'])}"
-        )
+        span = _span(worst, "〜" if ja else "–")
         part = names[worst["body_parts"][0]["part"]] if worst["body_parts"] else None
         if ja:
             second = f"まず{span}を繰り返し練習しましょう" + (f"（{part}が一番点を落としています）。" if part else "。")
@@ -187,7 +197,7 @@ def summary_text(*, language: str, average, scored: int, moments: list, previous
 def session_report(*, session: PracticeSession, language: str) -> dict:
     """Timeline, worst moments, body parts, the previous session and a summary."""
     timeline = _timeline(session)
-    average, parts = _figures(session)
+    average, parts = _figures(timeline)
     moments = worst_moments(timeline, average)
     previous = _previous(session, average)
     for row in timeline:
