@@ -21,9 +21,11 @@ from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Avg, Count, F, Max
 from django.utils import timezone
 
+from accounts.models import User
 from analyses.models import Analysis
 from analyses.stats import rounded, time_zone_get
 from coaching import invalidation
@@ -91,15 +93,30 @@ def _ranked(entries: list[dict]) -> list[dict]:
 
 
 def _entries(video_id: int, start: datetime | None, profiles) -> list[dict]:
-    """The best qualifying session of each dancer of `profiles` on a video, ranked. The dancers
-    are a semi-join on the profiles (no join through the users), their names a second query."""
+    """Each dancer of `profiles` on a video with their best qualifying session's average and
+    number of qualifying sessions, ranked: the sessions' grouping (the ORM's query) grouped again
+    per dancer by the database, so a popular video returns one row per dancer, not per session."""
     analyses = scored_analyses(start, video_id=video_id, user_id__in=profiles.values("user_id"))
-    best = _bests(list(qualifying_sessions(analyses, key=F("user_id"))))
-    found = profiles.filter(user_id__in=list(best)).values("user_id", "display_name", "hidden", "user__email")
+    inner, params = qualifying_sessions(analyses, dancer=F("user_id")).query.sql_with_params()
+    profile, user = LeaderboardProfile._meta.db_table, User._meta.db_table
+    sql = (
+        'SELECT p.user_id, p.display_name, p.hidden, u.email, MAX(s."average"), COUNT(*) '  # noqa: S608 - table names
+        f'FROM ({inner}) s JOIN {profile} p ON p.user_id = s."dancer" JOIN {user} u ON u.id = p.user_id '
+        "GROUP BY p.user_id, p.display_name, p.hidden, u.email"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     entries = [
-        {**row, "email": row.pop("user__email"), "score": best[row["user_id"]]["score"]}
-        | {"sessions": best[row["user_id"]]["sessions"]}
-        for row in found
+        {
+            "user_id": user_id,
+            "display_name": name,
+            "hidden": hidden,
+            "email": email,
+            "score": rounded(best),
+            "sessions": sessions,
+        }
+        for user_id, name, hidden, email, best, sessions in rows
     ]
     return _ranked(entries)
 
