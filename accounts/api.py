@@ -20,6 +20,7 @@ from accounts.serializers import (
     UserSerializer,
     UserUpdateSerializer,
 )
+from coaching.examples import ME_LEADERBOARD_EXAMPLE
 from coaching.services import LEADERBOARD_ERRORS, leaderboard_profile_update
 from config.openapi import ErrorResponse401Serializer
 from config.throttling import DefaultThrottle, RegisterIPThrottle
@@ -117,7 +118,13 @@ class MeApi(APIView):
     def get(self, request):
         return Response(UserSerializer(request.user).data)
 
-    @extend_schema(tags=[TAG], request=UserUpdateSerializer, responses={200: UserSerializer})
+    @extend_schema(
+        tags=[TAG],
+        request=UserUpdateSerializer,
+        responses={200: UserSerializer},
+        examples=[ME_LEADERBOARD_EXAMPLE],
+        description="Any of the fields; `leaderboard_opt_in` needs a `display_name`, given now or before.",
+    )
     def patch(self, request):
         serializer = UserUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)

@@ -73,3 +73,6 @@ PERSONAL_BESTS = [
 
 report_examples = [OpenApiExample("A session with one stretch to practise", value=REPORT, response_only=True)]
 leaderboard_examples = [OpenApiExample("This week's board, caller not listed", value=LEADERBOARD, response_only=True)]
+ME_LEADERBOARD_EXAMPLE = OpenApiExample(
+    "Join the leaderboards", value={"leaderboard_opt_in": True, "display_name": "Aya"}, request_only=True
+)

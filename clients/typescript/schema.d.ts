@@ -148,6 +148,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
+        /** @description Any of the fields; `leaderboard_opt_in` needs a `display_name`, given now or before. */
         patch: operations["v1_auth_me_partial_update"];
         trace?: never;
     };

@@ -228,3 +228,18 @@ def test_a_score_from_the_pipeline_clears_the_videos_board(make_auth_client, set
 
     expected = rounded((1 + second.json()["score"]) / 2)
     assert names(client.get(url(video)).json()) == [(1, "Aya", expected)]
+
+
+def test_opting_in_puts_a_dancer_on_a_cached_board(make_auth_client, django_capture_on_commit_callbacks):
+    video = VideoFactory()
+    client = make_auth_client()
+    session_with(dancer("Aya"), video, [70] * 5)
+    session_with(client.user, video, [90] * 5)
+    assert names(client.get(url(video)).json()) == [(1, "Aya", 70.0)]  # cached now
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.patch("/api/v1/auth/me/", {"leaderboard_opt_in": True, "display_name": "Ken"}, format="json")
+
+    body = client.get(url(video)).json()
+    assert names(body) == [(1, "Ken", 90.0), (2, "Aya", 70.0)]
+    assert body["me"] == {"rank": 1, "score": 90.0, "listed": True}
