@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 
 from accounts.models import User
 from coaching import leaderboards, services
@@ -32,6 +33,8 @@ class LeaderboardProfileAdmin(admin.ModelAdmin):
             services.leaderboard_dancer_hide(user=profile.user, hidden=False)
 
     def save_model(self, request, obj, form, change):
+        if "hidden" in form.changed_data:
+            obj.hidden_at = timezone.now() if obj.hidden else None
         super().save_model(request, obj, form, change)
         services.leaderboard_dancers_changed()  # an edit here may change every board
 

@@ -4,7 +4,7 @@ A dancer's score on a video is the best average of one of their sessions on it w
 LEADERBOARD_MIN_ANALYSES completed analyses (one lucky frame is no record). A session counts
 in the period it started in: this week (from Monday 00:00) or this month (from the 1st) in
 STATS_DEFAULT_TIME_ZONE, or all time. A board lists only dancers who opted in with a display
-name and whom staff did not hide; ties (equal scores to 0.1) share a rank (1, 1, 3).
+name, whose account is active and whom staff did not hide; ties (equal scores to 0.1) share a rank (1, 1, 3).
 
 One grouped query per board: the video's completed analyses grouped by session (COUNT, AVG,
 MAX; HAVING the minimum), read from the covering index `analysis_video_session_cover` on
@@ -123,7 +123,9 @@ def _entries(video_id: int, start: datetime | None, profiles) -> list[dict]:
 
 def _board_build(video_id: int, start: datetime | None) -> list[dict]:
     """Every listed dancer of a video in a period, ranked (the cached value: no email in it)."""
-    listed = LeaderboardProfile.objects.filter(opt_in=True, hidden=False, display_name__isnull=False)
+    listed = LeaderboardProfile.objects.filter(
+        opt_in=True, hidden=False, display_name__isnull=False, user__is_active=True
+    )
     return [
         {k: entry[k] for k in ("user_id", "display_name", "score", "sessions", "rank")}
         for entry in _entries(video_id, start, listed)

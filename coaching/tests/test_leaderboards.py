@@ -107,6 +107,7 @@ def test_nobody_appears_without_opting_in(auth_client):
     video = VideoFactory()
     session_with(dancer("Shy", opt_in=False), video, [99] * 5)
     session_with(dancer(), video, [98] * 5)  # no profile at all
+    session_with(dancer("Gone", is_active=False), video, [97] * 5)  # a deactivated account
     session_with(dancer("Aya"), video, [70] * 5)
 
     assert names(auth_client.get(url(video)).json()) == [(1, "Aya", 70.0)]
