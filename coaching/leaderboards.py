@@ -22,7 +22,8 @@ from datetime import UTC, datetime, time, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Avg, Count, F, Max
+from django.db.models import Avg, Count, F, Max, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.models import User
@@ -65,21 +66,6 @@ def qualifying_sessions(analyses, *fields, **expressions):
         .filter(scored__gte=settings.LEADERBOARD_MIN_ANALYSES)
         .order_by()
     )
-
-
-def _bests(rows) -> dict:
-    """Per key (user or video): the best session and the number of qualifying sessions."""
-    best: dict = {}
-    for row in rows:
-        row["score"] = rounded(row["average"])
-        current = best.get(row["key"])
-        if current is None:
-            best[row["key"]] = {**row, "sessions": 1}
-            continue
-        current["sessions"] += 1
-        if (row["score"], -row["achieved_at"].timestamp()) > (current["score"], -current["achieved_at"].timestamp()):
-            best[row["key"]] = {**row, "sessions": current["sessions"]}
-    return best
 
 
 def _ranked(entries: list[dict]) -> list[dict]:
@@ -167,13 +153,22 @@ def leaderboard(*, video_id: int, period: str, user) -> dict:
 
 
 def personal_bests(*, user) -> list[dict]:
-    """Per video the dancer's best qualifying session, the most recent record first."""
-    best = _bests(list(qualifying_sessions(scored_analyses(user_id=user.pk), key=F("video_id"))))
+    """Per video the dancer's best qualifying session (ties: the earlier record), the most recent
+    record first. The database picks each video's best (a window over the sessions' grouping),
+    so three videos return three rows, not one per session."""
+    rows = (
+        qualifying_sessions(scored_analyses(user_id=user.pk), key=F("video_id"))
+        .annotate(
+            place=Window(RowNumber(), partition_by=F("video_id"), order_by=[F("average").desc(), F("achieved_at")]),
+        )
+        .filter(place=1)
+    )
+    best = {row["key"]: row for row in rows}
     videos = {v.pk: v for v in Video.objects.filter(pk__in=list(best)).only("pk", "youtube_id", "title")}
     out = [
         {
             "video": {"id": video_id, "youtube_id": videos[video_id].youtube_id, "title": videos[video_id].title},
-            "score": row["score"],
+            "score": rounded(row["average"]),
             "session_id": row["session_id"],
             "achieved_at": row["achieved_at"],
         }
