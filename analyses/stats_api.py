@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analyses import stats
+from coaching.examples import stats_examples
 from coaching.serializers import PersonalBestSerializer
 
 TAG = "stats"
@@ -101,6 +102,7 @@ class StatsApi(APIView):
         summary="The caller's progress",
         parameters=[StatsQuerySerializer],
         responses={200: StatsSerializer},
+        examples=stats_examples,
         description=(
             "Totals, practice days and streaks (days in the `tz` time zone), average and best score, "
             "the last 7 days against the 7 before, a 30-day daily series, per-video figures and the "

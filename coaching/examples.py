@@ -71,6 +71,51 @@ PERSONAL_BESTS = [
     }
 ]
 
+STATS = {
+    "time_zone": "Asia/Tokyo",
+    "today": "2026-12-06",
+    "total_analyses": 412,
+    "completed_analyses": 398,
+    "failed_analyses": 14,
+    "total_sessions": 23,
+    "practice_days": 17,
+    "current_streak": 4,
+    "longest_streak": 6,
+    "average_score": 74.2,
+    "best_score": 97,
+    "last_7_days": {
+        "start": "2026-11-30",
+        "end": "2026-12-06",
+        "analyses": 96,
+        "practice_days": 5,
+        "average_score": 78.1,
+    },
+    "previous_7_days": {
+        "start": "2026-11-23",
+        "end": "2026-11-29",
+        "analyses": 71,
+        "practice_days": 3,
+        "average_score": 73.5,
+    },
+    "comparison": {"analyses_change": 25, "practice_days_change": 2, "average_score_change": 4.6},
+    "daily": [{"date": "2026-12-06", "analyses": 22, "completed": 21, "average_score": 80.3, "best_score": 95}],
+    "videos": [
+        {
+            "video_id": 12,
+            "youtube_id": "dQw4w9WgXcQ",
+            "title": "Beginner hip-hop routine",
+            "analyses": 140,
+            "best_score": 97,
+            "latest_score": 84,
+            "average_score": 76.9,
+            "last_practiced_at": "2026-12-06T11:42:08Z",
+        }
+    ],
+    "weakest_body_parts": [{"part": "left_arm", "average_score": 68.2, "analyses": 120}],
+    "personal_bests": PERSONAL_BESTS,
+}
+
+stats_examples = [OpenApiExample("A dancer's progress (daily cut to one day)", value=STATS, response_only=True)]
 report_examples = [OpenApiExample("A session with one stretch to practise", value=REPORT, response_only=True)]
 leaderboard_examples = [OpenApiExample("This week's board, caller not listed", value=LEADERBOARD, response_only=True)]
 ME_LEADERBOARD_EXAMPLE = OpenApiExample(
