@@ -1,5 +1,6 @@
 """Auth endpoints: thin views that check shape and call services."""
 
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import permissions, status
@@ -7,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services
+from accounts.models import User
 from accounts.oidc.services import local_account_required
 from accounts.serializers import (
     LoginSerializer,
@@ -18,6 +20,8 @@ from accounts.serializers import (
     UserSerializer,
     UserUpdateSerializer,
 )
+from coaching.examples import ME_LEADERBOARD_EXAMPLE
+from coaching.services import LEADERBOARD_ERRORS, leaderboard_profile_update
 from config.openapi import ErrorResponse401Serializer
 from config.throttling import DefaultThrottle, RegisterIPThrottle
 
@@ -108,17 +112,29 @@ class LogoutEverywhereApi(APIView):
 
 
 @extend_validation_errors(["unique"], field_name="username", methods=["patch"])
+@extend_validation_errors(LEADERBOARD_ERRORS, field_name="display_name", methods=["patch"])
 class MeApi(APIView):
     @extend_schema(tags=[TAG], responses={200: UserSerializer})
     def get(self, request):
         return Response(UserSerializer(request.user).data)
 
-    @extend_schema(tags=[TAG], request=UserUpdateSerializer, responses={200: UserSerializer})
+    @extend_schema(
+        tags=[TAG],
+        request=UserUpdateSerializer,
+        responses={200: UserSerializer},
+        examples=[ME_LEADERBOARD_EXAMPLE],
+        description="Any of the fields; `leaderboard_opt_in` needs a `display_name`, given now or before.",
+    )
     def patch(self, request):
         serializer = UserUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        user = services.user_update(user=request.user, data=serializer.validated_data)
-        return Response(UserSerializer(user).data)
+        data = dict(serializer.validated_data)
+        board = {"opt_in": data.pop("leaderboard_opt_in", None), "display_name": data.pop("display_name", None)}
+        with transaction.atomic():  # all or nothing: a taken name leaves the username unchanged too
+            user = services.user_update(user=request.user, data=data)
+            if board != {"opt_in": None, "display_name": None}:
+                leaderboard_profile_update(user=user, **board)
+        return Response(UserSerializer(User.objects.select_related("leaderboard_profile").get(pk=user.pk)).data)
 
 
 @extend_validation_errors(["wrong_password"], field_name="old_password", methods=["post"])

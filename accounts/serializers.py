@@ -1,6 +1,7 @@
 import unicodedata
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Language, User
@@ -9,10 +10,24 @@ _ACCESS_SECONDS = int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds
 
 
 class UserSerializer(serializers.ModelSerializer):
+    # Leaderboard settings (coaching.models.LeaderboardProfile): off until the dancer opts in.
+    leaderboard_opt_in = serializers.SerializerMethodField()
+    display_name = serializers.SerializerMethodField()
+
     class Meta:
         model = User
-        fields = ["id", "email", "username", "language", "created_at"]
+        fields = ["id", "email", "username", "language", "created_at", "leaderboard_opt_in", "display_name"]
         read_only_fields = ["id", "email", "created_at"]
+
+    @extend_schema_field(serializers.BooleanField(help_text="Shown on the videos' leaderboards."))
+    def get_leaderboard_opt_in(self, user) -> bool:
+        profile = getattr(user, "leaderboard_profile", None)
+        return bool(profile and profile.opt_in)
+
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="The public name on the leaderboards."))
+    def get_display_name(self, user) -> str | None:
+        profile = getattr(user, "leaderboard_profile", None)
+        return profile.display_name if profile else None
 
 
 class UsernameField(serializers.RegexField):
@@ -30,6 +45,11 @@ class UsernameField(serializers.RegexField):
 class UserUpdateSerializer(serializers.Serializer):
     username = UsernameField(required=False)
     language = serializers.ChoiceField(choices=Language.choices, required=False)
+    # Leaderboard settings: coaching.services checks the name (length, characters, uniqueness).
+    leaderboard_opt_in = serializers.BooleanField(required=False, help_text="Appear on the videos' leaderboards.")
+    display_name = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, max_length=200, help_text="Public name, 1-30 chars."
+    )
 
 
 class RegisterSerializer(serializers.Serializer):

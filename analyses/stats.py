@@ -256,4 +256,11 @@ def user_stats(*, user, tz: tzinfo | None = None, now: datetime | None = None) -
         "daily": _daily_series(by_day, series_first),
         "videos": _videos(analyses, by_video),
         "weakest_body_parts": _weakest_parts(analyses, day_start(series_first, tz)),
+        "personal_bests": _personal_bests(user),
     }
+
+
+def _personal_bests(user) -> list[dict]:
+    from coaching.leaderboards import personal_bests  # the coaching app builds on these stats
+
+    return personal_bests(user=user)

@@ -7,6 +7,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analyses import stats
+from coaching.examples import stats_examples
+from coaching.serializers import PersonalBestSerializer
 
 TAG = "stats"
 
@@ -86,6 +88,11 @@ class StatsSerializer(serializers.Serializer):
     weakest_body_parts = BodyPartSerializer(
         many=True, help_text="Up to three parts with the lowest average pose score over the last 30 days."
     )
+    personal_bests = PersonalBestSerializer(
+        many=True,
+        help_text="Per video the best session average with at least LEADERBOARD_MIN_ANALYSES completed analyses, "
+        "the most recent record first.",
+    )
 
 
 @extend_validation_errors(["invalid_time_zone"], field_name="tz", methods=["get"])
@@ -95,6 +102,7 @@ class StatsApi(APIView):
         summary="The caller's progress",
         parameters=[StatsQuerySerializer],
         responses={200: StatsSerializer},
+        examples=stats_examples,
         description=(
             "Totals, practice days and streaks (days in the `tz` time zone), average and best score, "
             "the last 7 days against the 7 before, a 30-day daily series, per-video figures and the "

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "playlists",
     "analyses",
     "budgets",
+    "coaching",
 ]
 
 MIDDLEWARE = [
@@ -303,6 +304,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "LanguageEnum": "accounts.models.Language.choices",
         "ProviderEnum": "analyses.models.Provider.choices",
+        "PartEnum": "analyses.stats.BODY_PARTS",  # the stats' and the coaching reports' body parts
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
@@ -475,6 +477,9 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATS_DEFAULT_TIME_ZONE = env_str("STATS_DEFAULT_TIME_ZONE", "Asia/Tokyo")
+# Leaderboards (coaching app): a session counts with this many completed analyses; boards are cached this long.
+LEADERBOARD_MIN_ANALYSES = env_int("LEADERBOARD_MIN_ANALYSES", 5)
+LEADERBOARD_CACHE_SECONDS = env_int("LEADERBOARD_CACHE_SECONDS", 60)
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))

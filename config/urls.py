@@ -12,6 +12,7 @@ api_v1 = [
     *slash_optional([path("stats/", StatsApi.as_view(), name="stats")]),
     path("", include("playlists.urls")),
     path("", include("analyses.urls")),
+    path("", include("coaching.urls")),
 ]
 
 urlpatterns = [

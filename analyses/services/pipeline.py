@@ -23,6 +23,7 @@ from analyses.live import analysis_changed_publish
 from analyses.models import Analysis
 from analyses.services.videos import reference_version
 from analyses.tasks import run_analysis as run_analysis_task
+from coaching.invalidation import leaderboard_video_changed
 
 logger = logging.getLogger(__name__)
 
@@ -224,7 +225,7 @@ def _analyzer_error_handle(analysis: Analysis, exc: AnalyzerError) -> RunOutcome
 
 def _store_success(analysis: Analysis, payload: dict, *, started: float, result: AnalyzerResult | None) -> None:
     result_apply(analysis, payload)
-    _finish(
+    stored = _finish(
         analysis.pk,
         status=Analysis.Status.COMPLETED,
         score=analysis.score,
@@ -242,3 +243,5 @@ def _store_success(analysis: Analysis, payload: dict, *, started: float, result:
         output_tokens=F("output_tokens") + (result.output_tokens if result else 0),
         latency_ms=int((time.monotonic() - started) * 1000),
     )
+    if stored:  # a new score: the video's leaderboards are stale
+        transaction.on_commit(lambda: leaderboard_video_changed(video_id=analysis.video_id))

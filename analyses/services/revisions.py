@@ -26,6 +26,7 @@ from analyses.analyzers.base import AnalyzerError, AnalyzerResult
 from analyses.live import analysis_changed_publish
 from analyses.models import Analysis, AnalysisRevision
 from analyses.services import pipeline
+from coaching.invalidation import leaderboard_video_changed
 
 logger = logging.getLogger(__name__)
 
@@ -238,6 +239,7 @@ def revision_promote(*, revision_id) -> bool:
         # Identical new submissions now share the new result, as they would have a first run's.
         transaction.on_commit(lambda: caching.result_set(fingerprint, payload))
         transaction.on_commit(lambda: analysis_changed_publish(analysis_id=analysis.pk))
+        transaction.on_commit(lambda: leaderboard_video_changed(video_id=analysis.video_id))
     return True
 
 

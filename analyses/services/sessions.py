@@ -7,6 +7,7 @@ from accounts.models import User
 from analyses.models import PracticeSession
 from analyses.selectors import session_idle_cutoff, session_last_active
 from analyses.services.videos import video_for_url
+from coaching.invalidation import leaderboard_video_changed
 from config.errors import ApplicationError, NotFoundError
 
 
@@ -25,7 +26,8 @@ def session_end(*, session: PracticeSession) -> PracticeSession:
     # An idle session ended with its last analysis, not when someone noticed.
     ended_at = last_active if last_active is not None and last_active < session_idle_cutoff(now) else now
     # Conditional update: ending twice keeps the first end time.
-    PracticeSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(ended_at=ended_at)
+    if PracticeSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(ended_at=ended_at):
+        leaderboard_video_changed(video_id=session.video_id)
     session.refresh_from_db(fields=["ended_at"])
     return session
 

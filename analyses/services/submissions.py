@@ -18,6 +18,7 @@ from analyses.models import Analysis
 from analyses.services import pipeline
 from analyses.services.sessions import session_for_submission
 from analyses.services.videos import video_for_url, video_forget
+from coaching.invalidation import leaderboard_video_changed
 from config.background import background_run
 from config.errors import ApplicationError, UnavailableError
 from config.storage import storage_errors
@@ -114,6 +115,8 @@ def _analysis_store(*, user, video, timestamp, frame, keypoints, session_id, req
             analysis.session = session_for_submission(user=user, session_id=session_id, video=video)
             analysis.save(force_insert=True)
             transaction.on_commit(lambda: _submission_dispatch(analysis, enqueue=cached is None))
+            if cached is not None:  # completed at once: the video's leaderboards are stale
+                transaction.on_commit(lambda: leaderboard_video_changed(video_id=video.pk))
     except Exception:
         _frame_discard(analysis)  # no orphan file when the row is not stored
         raise

@@ -148,6 +148,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
+        /** @description Any of the fields; `leaderboard_opt_in` needs a `display_name`, given now or before. */
         patch: operations["v1_auth_me_partial_update"];
         trace?: never;
     };
@@ -341,6 +342,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sessions/{session_id}/report/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where to practise next: a session's report
+         * @description The session's completed analyses in video-time order, up to three stretches that went wrong (worst first, with the body parts that lost most points), the average per body part, the previous session on the same video with the change, and a one- or two-sentence summary in the dancer's language (or `lang`). A session without completed analyses gives empty lists. Another dancer's session is a 404.
+         */
+        get: operations["v1_sessions_report_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stats/": {
         parameters: {
             query?: never;
@@ -386,6 +407,26 @@ export interface paths {
             cookie?: never;
         };
         get: operations["v1_videos_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/videos/{video_id}/leaderboard/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A video's leaderboard
+         * @description The top 50 dancers who opted in (`PATCH auth/me/` with `leaderboard_opt_in` and `display_name`), by their best session average with at least LEADERBOARD_MIN_ANALYSES completed analyses in the period; equal scores share a rank. `me` is the caller's own place, shown even when not listed. Display names only: never an email or a session.
+         */
+        get: operations["v1_videos_leaderboard_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1015,10 +1056,44 @@ export interface components {
          * @enum {string}
          */
         LanguageEnum: "ja" | "en";
+        Leaderboard: {
+            period: components["schemas"]["PeriodEnum"];
+            /** Format: date-time */
+            period_start: string | null;
+            /** @description The top 50. */
+            results: components["schemas"]["LeaderboardEntry"][];
+            /** @description Null when the caller has no qualifying session. */
+            me: components["schemas"]["LeaderboardMe"] | null;
+        };
+        LeaderboardEntry: {
+            /** @description Equal scores share a rank (1, 1, 3). */
+            rank: number;
+            display_name: string;
+            /**
+             * Format: double
+             * @description Best session average with enough analyses.
+             */
+            score: number;
+            /** @description Qualifying sessions in the period. */
+            sessions: number;
+        };
+        LeaderboardMe: {
+            /** @description Where the caller's score would stand on the board. */
+            rank: number;
+            /** Format: double */
+            score: number;
+            /** @description Whether the caller appears on the board (opted in, not hidden). */
+            listed: boolean;
+        };
         LoginRequest: {
             /** Format: email */
             email: string;
             password: string;
+        };
+        MomentPart: {
+            part: components["schemas"]["PartEnum"];
+            /** Format: double */
+            average_score: number;
         };
         /** @enum {unknown} */
         NullEnum: null;
@@ -1128,6 +1203,34 @@ export interface components {
         PatchedUserUpdateRequest: {
             username?: string;
             language?: components["schemas"]["LanguageEnum"];
+            /** @description Appear on the videos' leaderboards. */
+            leaderboard_opt_in?: boolean;
+            /** @description Public name, 1-30 chars. */
+            display_name?: string;
+        };
+        /**
+         * @description * `week` - week
+         *     * `month` - month
+         *     * `all` - all
+         * @enum {string}
+         */
+        PeriodEnum: "week" | "month" | "all";
+        PersonalBest: {
+            video: components["schemas"]["PersonalBestVideo"];
+            /** Format: double */
+            score: number;
+            /** Format: uuid */
+            session_id: string;
+            /**
+             * Format: date-time
+             * @description The last analysis of that session.
+             */
+            achieved_at: string;
+        };
+        PersonalBestVideo: {
+            id: number;
+            youtube_id: string;
+            title: string;
         };
         Playlist: {
             readonly id: number;
@@ -1191,6 +1294,17 @@ export interface components {
             /** @description Others can read (never change) it. */
             is_public?: boolean;
         };
+        PreviousSession: {
+            /** Format: uuid */
+            session_id: string;
+            /** Format: double */
+            average_score: number;
+            /**
+             * Format: double
+             * @description This session's average minus that one's.
+             */
+            delta: number | null;
+        };
         /**
          * @description * `pose` - Pose
          *     * `gemini` - Gemini
@@ -1252,6 +1366,26 @@ export interface components {
         SessionCreateRequest: {
             youtube_url: string;
         };
+        SessionReport: {
+            /** Format: uuid */
+            session_id: string;
+            video_id: number;
+            /** @description Completed analyses with a score. */
+            analyses: number;
+            /** Format: double */
+            average_score: number | null;
+            /** @description Completed analyses in video-time order. */
+            timeline: components["schemas"]["TimelineItem"][];
+            /** @description Up to 3 stretches to loop, worst first. */
+            worst_moments: components["schemas"]["WorstMoment"][];
+            /** @description Average per body part; parts never seen are absent. */
+            body_parts: {
+                [key: string]: number;
+            };
+            previous: components["schemas"]["PreviousSession"] | null;
+            summary: string;
+            language: components["schemas"]["LanguageEnum"];
+        };
         Stats: {
             time_zone: string;
             /**
@@ -1280,6 +1414,8 @@ export interface components {
             videos: components["schemas"]["VideoStats"][];
             /** @description Up to three parts with the lowest average pose score over the last 30 days. */
             weakest_body_parts: components["schemas"]["BodyPart"][];
+            /** @description Per video the best session average with at least LEADERBOARD_MIN_ANALYSES completed analyses, the most recent record first. */
+            personal_bests: components["schemas"]["PersonalBest"][];
         };
         /**
          * @description * `pending` - Pending
@@ -1289,6 +1425,17 @@ export interface components {
          * @enum {string}
          */
         StatusEnum: "pending" | "processing" | "completed" | "failed";
+        TimelineItem: {
+            /** Format: uuid */
+            analysis_id: string;
+            /**
+             * Format: double
+             * @description Seconds into the video.
+             */
+            timestamp: number;
+            score: number;
+            weakest_part: (components["schemas"]["PartEnum"] | components["schemas"]["NullEnum"]) | null;
+        };
         TokenPair: {
             access_token: string;
             refresh_token: string;
@@ -1313,6 +1460,10 @@ export interface components {
             language?: components["schemas"]["LanguageEnum"];
             /** Format: date-time */
             readonly created_at: string;
+            /** @description Shown on the videos' leaderboards. */
+            readonly leaderboard_opt_in: boolean;
+            /** @description The public name on the leaderboards. */
+            readonly display_name: string | null;
         };
         V1AnalysesCreateError: components["schemas"]["V1AnalysesCreateNonFieldErrorsErrorComponent"] | components["schemas"]["V1AnalysesCreateYoutubeUrlErrorComponent"] | components["schemas"]["V1AnalysesCreateTimestampErrorComponent"] | components["schemas"]["V1AnalysesCreateUserFrameErrorComponent"] | components["schemas"]["V1AnalysesCreateKeypointsErrorComponent"] | components["schemas"]["V1AnalysesCreateSessionIdErrorComponent"] | components["schemas"]["V1AnalysesCreateProviderErrorComponent"] | components["schemas"]["V1AnalysesCreateLanguageErrorComponent"] | components["schemas"]["V1AnalysesCreateKeypointsINDEXVisibilityErrorComponent"] | components["schemas"]["V1AnalysesCreateKeypointsINDEXZErrorComponent"] | components["schemas"]["V1AnalysesCreateKeypointsINDEXYErrorComponent"] | components["schemas"]["V1AnalysesCreateKeypointsINDEXXErrorComponent"] | components["schemas"]["V1AnalysesCreateKeypointsINDEXNonFieldErrorsErrorComponent"];
         V1AnalysesCreateErrorResponse400: components["schemas"]["V1AnalysesCreateValidationError"] | components["schemas"]["ParseErrorResponse"];
@@ -1741,7 +1892,29 @@ export interface components {
             type: "validation_error";
             errors: components["schemas"]["V1AuthLogoutCreateError"][];
         };
-        V1AuthMePartialUpdateError: components["schemas"]["V1AuthMePartialUpdateNonFieldErrorsErrorComponent"] | components["schemas"]["V1AuthMePartialUpdateUsernameErrorComponent"] | components["schemas"]["V1AuthMePartialUpdateLanguageErrorComponent"];
+        V1AuthMePartialUpdateDisplayNameErrorComponent: {
+            /**
+             * @description * `display_name` - display_name (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            attr: "display_name";
+            /**
+             * @description * `display_name_blank` - display_name_blank
+             *     * `display_name_invalid` - display_name_invalid
+             *     * `display_name_required` - display_name_required
+             *     * `display_name_taken` - display_name_taken
+             *     * `display_name_too_long` - display_name_too_long
+             *     * `invalid` - invalid
+             *     * `max_length` - max_length
+             *     * `null` - null
+             *     * `null_characters_not_allowed` - null_characters_not_allowed
+             *     * `surrogate_characters_not_allowed` - surrogate_characters_not_allowed
+             * @enum {string}
+             */
+            code: "display_name_blank" | "display_name_invalid" | "display_name_required" | "display_name_taken" | "display_name_too_long" | "invalid" | "max_length" | "null" | "null_characters_not_allowed" | "surrogate_characters_not_allowed";
+            detail: string;
+        };
+        V1AuthMePartialUpdateError: components["schemas"]["V1AuthMePartialUpdateNonFieldErrorsErrorComponent"] | components["schemas"]["V1AuthMePartialUpdateUsernameErrorComponent"] | components["schemas"]["V1AuthMePartialUpdateLanguageErrorComponent"] | components["schemas"]["V1AuthMePartialUpdateLeaderboardOptInErrorComponent"] | components["schemas"]["V1AuthMePartialUpdateDisplayNameErrorComponent"];
         V1AuthMePartialUpdateErrorResponse400: components["schemas"]["V1AuthMePartialUpdateValidationError"] | components["schemas"]["ParseErrorResponse"];
         V1AuthMePartialUpdateLanguageErrorComponent: {
             /**
@@ -1755,6 +1928,20 @@ export interface components {
              * @enum {string}
              */
             code: "invalid_choice" | "null";
+            detail: string;
+        };
+        V1AuthMePartialUpdateLeaderboardOptInErrorComponent: {
+            /**
+             * @description * `leaderboard_opt_in` - leaderboard_opt_in (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            attr: "leaderboard_opt_in";
+            /**
+             * @description * `invalid` - invalid
+             *     * `null` - null
+             * @enum {string}
+             */
+            code: "invalid" | "null";
             detail: string;
         };
         V1AuthMePartialUpdateNonFieldErrorsErrorComponent: {
@@ -2489,6 +2676,44 @@ export interface components {
         };
         V1SessionsEndCreateErrorResponse400: components["schemas"]["ParseErrorResponse"];
         V1SessionsListErrorResponse400: components["schemas"]["ParseErrorResponse"];
+        V1SessionsReportRetrieveError: components["schemas"]["V1SessionsReportRetrieveNonFieldErrorsErrorComponent"] | components["schemas"]["V1SessionsReportRetrieveLangErrorComponent"];
+        V1SessionsReportRetrieveErrorResponse400: components["schemas"]["V1SessionsReportRetrieveValidationError"] | components["schemas"]["ParseErrorResponse"];
+        V1SessionsReportRetrieveLangErrorComponent: {
+            /**
+             * @description * `lang` - lang (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            attr: "lang";
+            /**
+             * @description * `invalid_choice` - invalid_choice
+             *     * `null` - null
+             * @enum {string}
+             */
+            code: "invalid_choice" | "null";
+            detail: string;
+        };
+        V1SessionsReportRetrieveNonFieldErrorsErrorComponent: {
+            /**
+             * @description * `non_field_errors` - non_field_errors (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            attr: "non_field_errors";
+            /**
+             * @description * `invalid` - invalid
+             *     * `null` - null
+             * @enum {string}
+             */
+            code: "invalid" | "null";
+            detail: string;
+        };
+        V1SessionsReportRetrieveValidationError: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "validation_error";
+            errors: components["schemas"]["V1SessionsReportRetrieveError"][];
+        };
         V1SessionsRetrieveErrorResponse400: components["schemas"]["ParseErrorResponse"];
         V1StatsRetrieveError: components["schemas"]["V1StatsRetrieveNonFieldErrorsErrorComponent"] | components["schemas"]["V1StatsRetrieveTzErrorComponent"];
         V1StatsRetrieveErrorResponse400: components["schemas"]["V1StatsRetrieveValidationError"] | components["schemas"]["ParseErrorResponse"];
@@ -2594,6 +2819,44 @@ export interface components {
             code: "blank" | "invalid" | "invalid_youtube_url" | "null" | "null_characters_not_allowed" | "required" | "surrogate_characters_not_allowed";
             detail: string;
         };
+        V1VideosLeaderboardRetrieveError: components["schemas"]["V1VideosLeaderboardRetrieveNonFieldErrorsErrorComponent"] | components["schemas"]["V1VideosLeaderboardRetrievePeriodErrorComponent"];
+        V1VideosLeaderboardRetrieveErrorResponse400: components["schemas"]["V1VideosLeaderboardRetrieveValidationError"] | components["schemas"]["ParseErrorResponse"];
+        V1VideosLeaderboardRetrieveNonFieldErrorsErrorComponent: {
+            /**
+             * @description * `non_field_errors` - non_field_errors (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            attr: "non_field_errors";
+            /**
+             * @description * `invalid` - invalid
+             *     * `null` - null
+             * @enum {string}
+             */
+            code: "invalid" | "null";
+            detail: string;
+        };
+        V1VideosLeaderboardRetrievePeriodErrorComponent: {
+            /**
+             * @description * `period` - period (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            attr: "period";
+            /**
+             * @description * `invalid_choice` - invalid_choice
+             *     * `null` - null
+             * @enum {string}
+             */
+            code: "invalid_choice" | "null";
+            detail: string;
+        };
+        V1VideosLeaderboardRetrieveValidationError: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "validation_error";
+            errors: components["schemas"]["V1VideosLeaderboardRetrieveError"][];
+        };
         V1VideosListErrorResponse400: components["schemas"]["ParseErrorResponse"];
         V1VideosReferenceUpdateError: components["schemas"]["V1VideosReferenceUpdateErrorComponent"];
         V1VideosReferenceUpdateErrorComponent: {
@@ -2676,6 +2939,20 @@ export interface components {
             practice_days: number;
             /** Format: double */
             average_score: number | null;
+        };
+        WorstMoment: {
+            /**
+             * Format: double
+             * @description Seconds into the video.
+             */
+            start: number;
+            /** Format: double */
+            end: number;
+            /** Format: double */
+            average_score: number;
+            analyses: number;
+            /** @description Parts below 80 there, the most points lost first. */
+            body_parts: components["schemas"]["MomentPart"][];
         };
     };
     responses: never;
@@ -5370,6 +5647,107 @@ export interface operations {
             };
         };
     };
+    v1_sessions_report_retrieve: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Language of the summary (default: the dancer's).
+                 *
+                 *     * `ja` - 日本語
+                 *     * `en` - English
+                 */
+                lang?: "ja" | "en";
+            };
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionReport"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V1SessionsReportRetrieveErrorResponse400"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"];
+                };
+            };
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"];
+                };
+            };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse406"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse429"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse500"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse503"];
+                };
+            };
+        };
+    };
     v1_stats_retrieve: {
         parameters: {
             query?: {
@@ -5700,6 +6078,108 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["V1VideosRetrieveErrorResponse400"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"];
+                };
+            };
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"];
+                };
+            };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse406"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse429"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse500"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse503"];
+                };
+            };
+        };
+    };
+    v1_videos_leaderboard_retrieve: {
+        parameters: {
+            query?: {
+                /**
+                 * @description This week (from Monday) or month in STATS_DEFAULT_TIME_ZONE, or all time.
+                 *
+                 *     * `week` - week
+                 *     * `month` - month
+                 *     * `all` - all
+                 */
+                period?: "week" | "month" | "all";
+            };
+            header?: never;
+            path: {
+                video_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Leaderboard"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V1VideosLeaderboardRetrieveErrorResponse400"];
                 };
             };
             401: {

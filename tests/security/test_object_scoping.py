@@ -15,7 +15,12 @@ from playlists.tests.factories import PlaylistFactory, PlaylistItemFactory, Vide
 
 METHODS = ("get", "post", "put", "patch", "delete")
 # Videos are shared by everyone (one row per YouTube video); the reference upload is staff-only.
-SHARED = {"/api/v1/videos/<int:video_id>/", "/api/v1/videos/<int:video_id>/reference/"}
+# A video's leaderboard is public to every dancer (opted-in display names only, coaching tests).
+SHARED = {
+    "/api/v1/videos/<int:video_id>/",
+    "/api/v1/videos/<int:video_id>/reference/",
+    "/api/v1/videos/<int:video_id>/leaderboard/",
+}
 
 
 def _walk(patterns, prefix=""):
