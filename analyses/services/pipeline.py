@@ -116,7 +116,30 @@ def _finish(analysis_id, **fields) -> bool:
     updated = Analysis.objects.filter(pk=analysis_id, status=Analysis.Status.PROCESSING).update(**fields)
     if updated:
         transaction.on_commit(lambda: analysis_changed_publish(analysis_id=analysis_id))
+        transaction.on_commit(lambda: frame_discard_if_unwanted(analysis_id=analysis_id))
     return bool(updated)
+
+
+def frame_discard_if_unwanted(*, analysis_id) -> bool:
+    """A dancer with `keep_frames` off keeps no frame once its analysis is final (issue 18).
+
+    The result, the landmarks and the frame's SHA-256 stay: the result cache keys on the hash, so
+    an identical resubmission still hits it. The row is cleared first, conditionally, then the file
+    deleted through the storage's API; a storage failure is recorded and retried by the beat job.
+    """
+    final = {"pk": analysis_id, "status__in": Analysis.FINAL_STATUSES}
+    name = (
+        Analysis.objects.filter(**final, user__keep_frames=False)
+        .exclude(frame="")
+        .values_list("frame", flat=True)
+        .first()
+    )
+    if not name or not Analysis.objects.filter(**final, frame=name).update(frame=""):
+        return False
+    from accounts.ownership import file_delete_or_record
+
+    file_delete_or_record(kind="frames", name=name)
+    return True
 
 
 def analysis_fail(*, analysis_id, code: str, message: str, input_tokens: int = 0, output_tokens: int = 0) -> bool:

@@ -104,11 +104,14 @@ def _analysis_store(*, user, video, timestamp, frame, keypoints, session_id, req
         )
         if cached is not None:
             _complete_from_cache(analysis, cached)
-        analysis.frame.save(f"{analysis.id}.{frame.extension}", ContentFile(frame.data), save=False)
+        # Final at once and the dancer keeps no frames (issue 18): the frame is never stored.
+        if cached is None or getattr(user, "keep_frames", True):
+            analysis.frame.save(f"{analysis.id}.{frame.extension}", ContentFile(frame.data), save=False)
         try:
             analysis.save(force_insert=True)
         except Exception:
-            analysis.frame.delete(save=False)  # no orphan file when the row is not stored
+            if analysis.frame:
+                analysis.frame.delete(save=False)  # no orphan file when the row is not stored
             raise
         transaction.on_commit(lambda: _submission_dispatch(analysis, enqueue=cached is None))
     return analysis
