@@ -507,6 +507,7 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "config.request_id.RequestIdFilter"},
         "no_query": {"()": "config.request_id.QueryStringFilter"},
+        "redact": {"()": "config.redaction.RedactFilter"},  # no token, frame or landmark in any line
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -517,7 +518,7 @@ LOGGING = {
         },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id", "redact"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
