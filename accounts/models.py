@@ -142,3 +142,27 @@ class DeletedSubject(models.Model):
 
     def __str__(self):
         return self.digest[:12]
+
+
+class AnalysisTally(models.Model):
+    """Deleted dancers' analyses as counts, so the staff reports' totals stay: no user, frame or text.
+
+    One row per (hour, status, provider, cached, error code) of a deleted account's analyses.
+    """
+
+    hour = models.DateTimeField(help_text="Creation time of the analyses, truncated to the hour (UTC).")
+    status = models.CharField(max_length=16)
+    provider = models.CharField(max_length=16)
+    cached = models.BooleanField(default=False)
+    error_code = models.CharField(max_length=64, blank=True)
+    analyses = models.PositiveIntegerField()
+    scored = models.PositiveIntegerField(default=0)
+    score_sum = models.PositiveBigIntegerField(default=0)
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["hour"], name="analysis_tally_hour")]
+
+    def __str__(self):
+        return f"{self.analyses} {self.status} at {self.hour:%Y-%m-%d %H}h"

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
@@ -22,7 +22,7 @@ from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from accounts.models import DataExport, DeletedSubject, PendingFileDeletion, User
+from accounts.models import AnalysisTally, DataExport, DeletedSubject, PendingFileDeletion, User
 from accounts.tasks import files_cleanup as files_cleanup_task
 
 logger = logging.getLogger(__name__)
@@ -137,6 +137,30 @@ def user_deletion_plan(*, user: User) -> DeletionSummary:
     )
 
 
+def _analyses_tally(user: User) -> None:
+    """Fold the user's analyses into counts without them, so the staff reports' totals stay."""
+    from django.db.models import Count, Q, Sum
+    from django.db.models.functions import TruncHour
+
+    from analyses.models import Analysis
+
+    completed = Q(status=Analysis.Status.COMPLETED)
+    rows = (
+        Analysis.objects.filter(user=user)
+        .annotate(hour=TruncHour("created_at", tzinfo=UTC))
+        .values("hour", "status", "provider", "cached", "error_code")
+        .annotate(
+            analyses=Count("pk"),
+            scored=Count("score", filter=completed),
+            score_sum=Sum("score", filter=completed, default=0),
+            input_tokens=Sum("input_tokens", default=0),
+            output_tokens=Sum("output_tokens", default=0),
+        )
+        .order_by()
+    )
+    AnalysisTally.objects.bulk_create([AnalysisTally(**row) for row in rows], batch_size=1000)
+
+
 def _admin_log_forget(user: User) -> None:
     """The admin's history of changes to the user (its entries name them in object_repr)."""
     LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)).delete()
@@ -159,6 +183,7 @@ def user_delete(*, user: User) -> DeletionSummary:
         # and nothing is needed: a token of a user that does not exist is refused.
         OutstandingToken.objects.filter(user=user).delete()
         _admin_log_forget(user)
+        _analyses_tally(user)
         user.analyses.all().delete()  # one DELETE, before the sessions' cascade would collect them
         user.delete()
         transaction.on_commit(lambda: _live_sockets_close(User(pk=user_pk)))
