@@ -1,6 +1,6 @@
 """Auth endpoints: thin views that check shape and call services."""
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
@@ -29,6 +29,8 @@ from config.openapi import ErrorResponse401Serializer
 from config.throttling import DefaultThrottle, RateLimitThrottle, RegisterIPThrottle
 
 TAG = "auth"
+# A signed storage URL the export download redirects to lives this long.
+DOWNLOAD_URL_SECONDS = 300
 
 
 class PublicApi(APIView):
@@ -143,7 +145,8 @@ class MeApi(APIView):
     def delete(self, request):
         serializer = AccountDeleteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user_delete_authorize(user=request.user, password=serializer.validated_data.get("password"), auth=request.auth)
+        password = serializer.validated_data.get("password")
+        user_delete_authorize(user=request.user, password=password, auth=request.auth, request=request)
         summary = user_delete(user=request.user)
         if summary.files_pending:
             detail = "Your account and data are deleted; some files are still being removed from storage."
@@ -218,11 +221,18 @@ class DataExportDownloadApi(APIView):
     @extend_schema(
         tags=[TAG],
         responses={(200, "application/zip"): OpenApiTypes.BINARY},
-        description="The ZIP, for its owner only (404 for anyone else), until it expires (410 `export_expired`).",
+        description=(
+            "The ZIP, for its owner only (404 for anyone else), until it expires (410 `export_expired`). "
+            "On an object store that signs URLs (S3) a 302 to a URL valid for 5 minutes."
+        ),
     )
     def get(self, request, export_id):
         export = data_export_for_download(user=request.user, export_id=export_id)
-        # Served through Django: fine for the embedded default; behind S3 a redirect to a signed URL is better.
+        storage = export.file.storage
+        if getattr(storage, "querystring_auth", False):
+            # An object store that signs its URLs (django-storages' S3): the client fetches it from there.
+            return HttpResponseRedirect(storage.url(export.file.name, expire=DOWNLOAD_URL_SECONDS))
+        # Otherwise through Django: fine for the embedded default, a web process busy for a big file.
         filename = f"dance-coach-data-{export.created_at:%Y%m%d}.zip"
         return FileResponse(
             export.file.open("rb"), as_attachment=True, filename=filename, content_type="application/zip"

@@ -24,6 +24,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import AnalysisTally, DataExport, DeletedSubject, PendingFileDeletion, User
 from accounts.tasks import files_cleanup as files_cleanup_task
+from config.throttling import login_attempt_check, login_failure_record
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +76,18 @@ def _issued_at(auth) -> float | None:
     return value if isinstance(value, int | float) else None
 
 
-def user_delete_authorize(*, user: User, password: str | None, auth) -> None:
-    """The password, or for an account without one here (hosted sign-in) a token issued minutes ago."""
+def user_delete_authorize(*, user: User, password: str | None, auth, request=None) -> None:
+    """The password, or for an account without one here (hosted sign-in) a token issued minutes ago.
+
+    Wrong passwords count as failed logins (config/throttling.py): a stolen access token is no
+    faster a way to guess the password than the login.
+    """
     if user.has_usable_password():
+        if request is not None and user.email:
+            login_attempt_check(request=request, email=user.email)
         if not password or not user.check_password(password):
+            if request is not None and user.email:
+                login_failure_record(request=request, email=user.email)
             raise exceptions.PermissionDenied("The password is wrong.", code="wrong_password")
         return
     max_age = settings.ACCOUNT_DELETE_TOKEN_MAX_AGE_SECONDS

@@ -130,3 +130,14 @@ def test_a_deleted_dancers_sessions_and_analyses_are_gone_but_the_videos_stay():
     from playlists.models import Video
 
     assert Video.objects.filter(pk__in=video_ids).count() == len(set(video_ids))
+
+
+def test_wrong_passwords_count_as_failed_logins(settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login_email_ip": "2/5m"}
+    dancer = UserFactory()
+    client = client_for(dancer)
+    for _ in range(2):
+        assert_error(client.delete(ME, {"password": "guess"}, format="json"), 403, "wrong_password")
+    # Refused before the password is checked: even the right one waits.
+    assert client.delete(ME, {"password": PASSWORD}, format="json").status_code == 429
+    assert User.objects.filter(pk=dancer.pk).exists()

@@ -101,3 +101,19 @@ def test_exports_are_rate_limited_per_dancer(settings):
 
 def test_nothing_to_read_before_the_first_export():
     assert_error(client_for(UserFactory()).get(EXPORT), 404, "not_found")
+
+
+def test_on_an_object_store_that_signs_urls_the_download_redirects_there(monkeypatch):
+    from django.core.files.storage import FileSystemStorage
+
+    client = client_for(UserFactory())
+    client.post(EXPORT)
+    url = client.get(EXPORT).json()["download_url"]
+    # As django-storages' S3 storage: signed, expiring URLs.
+    monkeypatch.setattr(FileSystemStorage, "querystring_auth", True, raising=False)
+    monkeypatch.setattr(
+        FileSystemStorage, "url", lambda self, name, expire=None: f"https://s3.example/{name}?e={expire}"
+    )
+    response = client.get(url)
+    assert response.status_code == 302 and response["Location"].startswith("https://s3.example/exports/")
+    assert response["Location"].endswith("?e=300")

@@ -177,7 +177,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description The ZIP, for its owner only (404 for anyone else), until it expires (410 `export_expired`). */
+        /** @description The ZIP, for its owner only (404 for anyone else), until it expires (410 `export_expired`). On an object store that signs URLs (S3) a 302 to a URL valid for 5 minutes. */
         get: operations["v1_auth_me_export_download_retrieve"];
         put?: never;
         post?: never;
