@@ -24,6 +24,7 @@ from rest_framework import exceptions, status
 from accounts.models import DataExport, PendingFileDeletion, User
 from accounts.ownership import file_delete_or_record
 from accounts.tasks import data_export_build as data_export_build_task
+from analyses.models import Analysis
 
 logger = logging.getLogger(__name__)
 
@@ -121,8 +122,6 @@ ANALYSIS_FIELDS = (
 
 def _analyses_and_frames(archive: zipfile.ZipFile, user: User) -> dict:
     """analyses.json, and each stored frame as frames/<analysis id>.<ext> read through the storage."""
-    from analyses.models import Analysis
-
     storage = Analysis._meta.get_field("frame").storage
     rows, missing = [], 0
     for row in Analysis.objects.filter(user=user).order_by("created_at", "id").values(*ANALYSIS_FIELDS).iterator():

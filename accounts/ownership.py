@@ -18,12 +18,16 @@ from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import AnalysisTally, DataExport, DeletedSubject, PendingFileDeletion, User
+from accounts.services import _live_sockets_close
 from accounts.tasks import files_cleanup as files_cleanup_task
+from analyses.models import Analysis
 from config.throttling import login_attempt_check, login_failure_record
 
 logger = logging.getLogger(__name__)
@@ -38,8 +42,6 @@ INLINE_SECONDS = 10.0
 def file_storage(kind: str):
     """The storage a recorded file lives on: the frames' field storage or the exports' (default)."""
     if kind == PendingFileDeletion.Storage.FRAMES:
-        from analyses.models import Analysis
-
         return Analysis._meta.get_field("frame").storage
     return DataExport._meta.get_field("file").storage
 
@@ -119,8 +121,6 @@ class DeletionSummary:
 
 
 def _user_files(user: User) -> list[PendingFileDeletion]:
-    from analyses.models import Analysis
-
     frames = Analysis.objects.filter(user=user).exclude(frame="").values_list("frame", flat=True)
     exports = DataExport.objects.filter(user=user).exclude(file="").values_list("file", flat=True)
     return [
@@ -131,8 +131,6 @@ def _user_files(user: User) -> list[PendingFileDeletion]:
 
 def user_deletion_plan(*, user: User) -> DeletionSummary:
     """What deleting the user would remove (the management command's --dry-run)."""
-    from analyses.models import Analysis
-
     return DeletionSummary(
         user_id=user.pk,
         analyses=user.analyses.count(),
@@ -148,11 +146,6 @@ def user_deletion_plan(*, user: User) -> DeletionSummary:
 
 def _analyses_tally(user: User) -> None:
     """Fold the user's analyses into counts without them, so the staff reports' totals stay."""
-    from django.db.models import Count, Q, Sum
-    from django.db.models.functions import TruncHour
-
-    from analyses.models import Analysis
-
     completed = Q(status=Analysis.Status.COMPLETED)
     rows = (
         Analysis.objects.filter(user=user)
@@ -177,8 +170,6 @@ def _admin_log_forget(user: User) -> None:
 
 def user_delete(*, user: User) -> DeletionSummary:
     """Delete the account and everything of theirs; their files after the commit (see the module)."""
-    from accounts.services import _live_sockets_close
-
     summary = user_deletion_plan(user=user)
     user_pk = user.pk
     with transaction.atomic():
@@ -255,7 +246,7 @@ def file_delete_or_record(*, kind: str, name: str) -> bool:
 
 def files_cleanup() -> dict:
     """Beat job: retry recorded deletions, delete expired exports, forget old deleted subjects."""
-    from accounts.exports import exports_expire
+    from accounts.exports import exports_expire  # exports imports this module
 
     remaining = files_delete_pending()
     expired = exports_expire()

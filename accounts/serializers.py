@@ -1,6 +1,7 @@
 import unicodedata
 
 from django.conf import settings
+from django.urls import reverse
 from rest_framework import serializers
 
 from accounts.models import DataExport, Language, User
@@ -95,8 +96,6 @@ class DataExportSerializer(serializers.Serializer):
     download_url = serializers.SerializerMethodField()
 
     def get_download_url(self, export) -> str | None:
-        from django.urls import reverse
-
         if export.status != "ready":
             return None
         path = reverse("auth-me-export-download", kwargs={"export_id": export.pk})

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.ownership import file_delete_or_record
 from analyses import analyzing, caching
 from analyses.analyzers.base import AnalyzerError, AnalyzerResult
 from analyses.live import analysis_changed_publish
@@ -136,8 +137,6 @@ def _frame_unwanted(analysis_id) -> str | None:
 
 
 def _frame_file_delete(name: str) -> None:
-    from accounts.ownership import file_delete_or_record
-
     file_delete_or_record(kind="frames", name=name)
 
 
