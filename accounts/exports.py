@@ -44,8 +44,8 @@ def data_export_request(*, user: User) -> tuple[DataExport, bool]:
             transaction.on_commit(lambda: _build_enqueue(export.pk))
     except IntegrityError:  # a concurrent request made it
         return DataExport.objects.get(user=user, status=DataExport.Status.PENDING), False
-    export.refresh_from_db()  # in eager mode the task has built it already
-    return export, True
+    # In eager mode the task has built it already (or the account went meanwhile: the unsaved copy).
+    return DataExport.objects.filter(pk=export.pk).first() or export, True
 
 
 def _build_enqueue(export_id) -> None:

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.exports import exports_expire
-from accounts.models import DataExport
+from accounts.models import DataExport, User
 from accounts.tests.factories import UserFactory
 from accounts.tests.ownership_helpers import client_for, dancer_with_data
 from accounts.tests.test_auth_api import assert_error
@@ -117,3 +117,21 @@ def test_on_an_object_store_that_signs_urls_the_download_redirects_there(monkeyp
     response = client.get(url)
     assert response.status_code == 302 and response["Location"].startswith("https://s3.example/exports/")
     assert response["Location"].endswith("?e=300")
+
+
+def test_an_account_deleted_while_its_export_is_built_leaves_no_file(monkeypatch, settings):
+    from accounts import exports
+    from accounts.ownership import user_delete
+
+    dancer = UserFactory()
+    real_write = exports.export_write
+
+    def write_then_delete(*, user, target):
+        manifest = real_write(user=user, target=target)
+        user_delete(user=User.objects.get(pk=user.pk))  # the dancer deletes the account meanwhile
+        return manifest
+
+    monkeypatch.setattr(exports, "export_write", write_then_delete)
+    client_for(dancer).post(EXPORT)
+    assert not DataExport.objects.exists()
+    assert not [p for p in (settings.MEDIA_ROOT / "exports").rglob("*") if p.is_file()]
