@@ -1,10 +1,11 @@
 import unicodedata
 
 from django.conf import settings
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import Language, User
+from accounts.models import DataExport, Language, User
 
 _ACCESS_SECONDS = int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds())
 
@@ -16,7 +17,8 @@ class UserSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "email", "username", "language", "created_at", "leaderboard_opt_in", "display_name"]
+        fields = ["id", "email", "username", "language", "created_at", "keep_frames"]
+        fields += ["leaderboard_opt_in", "display_name"]  # coaching.LeaderboardProfile's, not the user's
         read_only_fields = ["id", "email", "created_at"]
 
     @extend_schema_field(serializers.BooleanField(help_text="Shown on the videos' leaderboards."))
@@ -50,6 +52,9 @@ class UserUpdateSerializer(serializers.Serializer):
     display_name = serializers.CharField(
         required=False, allow_blank=True, trim_whitespace=False, max_length=200, help_text="Public name, 1-30 chars."
     )
+    keep_frames = serializers.BooleanField(
+        required=False, help_text="Off: each frame is deleted as soon as its analysis is final (docs/your-data.md)."
+    )
 
 
 class RegisterSerializer(serializers.Serializer):
@@ -82,3 +87,37 @@ class TokenPairSerializer(serializers.Serializer):
 
 class RegisterResponseSerializer(TokenPairSerializer):
     user = UserSerializer()
+
+
+# --- Issue 18: the dancer's own data -------------------------------------------------------------
+
+
+class AccountDeleteSerializer(serializers.Serializer):
+    password = serializers.CharField(
+        write_only=True,
+        max_length=128,
+        required=False,
+        help_text="Required for an account with a password; one from a hosted sign-in sends a fresh token instead.",
+    )
+
+
+class AccountDeletePendingSerializer(serializers.Serializer):
+    files_pending = serializers.IntegerField(help_text="Files storage has not deleted yet; retried until gone.")
+    detail = serializers.CharField()
+
+
+class DataExportSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=DataExport.Status.choices)
+    size = serializers.IntegerField(help_text="Bytes of the ZIP, once ready.")
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    download_url = serializers.SerializerMethodField()
+
+    def get_download_url(self, export) -> str | None:
+        if export.status != "ready":
+            return None
+        path = reverse("auth-me-export-download", kwargs={"export_id": export.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path

@@ -149,6 +149,9 @@ def user_update(*, user: User, data: dict) -> User:
     if "language" in data:
         user.language = data["language"]
         fields.append("language")
+    if "keep_frames" in data:
+        user.keep_frames = data["keep_frames"]
+        fields.append("keep_frames")
     if fields:
         user.save(update_fields=[*fields, "updated_at"])
     return user

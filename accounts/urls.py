@@ -11,6 +11,12 @@ urlpatterns = slash_optional(
         path("logout/", api.LogoutApi.as_view(), name="auth-logout"),
         path("logout/all/", api.LogoutEverywhereApi.as_view(), name="auth-logout-all"),
         path("me/", api.MeApi.as_view(), name="auth-me"),
+        path("me/export/", api.DataExportApi.as_view(), name="auth-me-export"),
+        path(
+            "me/export/<uuid:export_id>/download/",
+            api.DataExportDownloadApi.as_view(),
+            name="auth-me-export-download",
+        ),
         path("password/", api.PasswordChangeApi.as_view(), name="auth-password"),
     ]
 )

@@ -31,6 +31,7 @@ from django.db.models import Aggregate, Avg, Count, F, FloatField, IntegerField,
 from django.db.models.functions import Least, TruncDate
 from django.utils import timezone
 
+from analyses import reports_deleted
 from analyses.models import Analysis
 from analyses.stats import day_start, rounded, time_zone_get
 from budgets.selectors import budget_report
@@ -122,6 +123,7 @@ def _totals(in_range, postgres: bool) -> dict:
         budget_fallbacks=Count("pk", filter=completed & Q(details__has_key="fallback")),
         active_users=Count("user", distinct=True),
         average_score=Avg("score", filter=completed),
+        scored=Count("score", filter=completed),
         gemini_analyses=Count("pk", filter=gemini),
         input_tokens=Sum("input_tokens", filter=gemini, default=0),
         output_tokens=Sum("output_tokens", filter=gemini, default=0),
@@ -129,7 +131,7 @@ def _totals(in_range, postgres: bool) -> dict:
     )
 
 
-def _daily(in_range, date_range: DateRange) -> list[dict]:
+def _daily(in_range, date_range: DateRange, deleted: dict) -> list[dict]:
     """Per day in the reports' time zone, every day of the range (zeros where nothing happened)."""
     completed = Q(status=Analysis.Status.COMPLETED)
     gemini = Q(provider=Analysis.Provider.GEMINI)
@@ -141,6 +143,7 @@ def _daily(in_range, date_range: DateRange) -> list[dict]:
             completed=Count("pk", filter=completed),
             failed=Count("pk", filter=Q(status=Analysis.Status.FAILED)),
             average_score=Avg("score", filter=completed),
+            scored=Count("score", filter=completed),
             input_tokens=Sum("input_tokens", filter=gemini, default=0),
             output_tokens=Sum("output_tokens", filter=gemini, default=0),
         )
@@ -149,7 +152,7 @@ def _daily(in_range, date_range: DateRange) -> list[dict]:
     by_day = {row["day"]: row for row in rows}
     daily = []
     for day in date_range.days:
-        row = by_day.get(day, {})
+        row = reports_deleted.merged(by_day.get(day, {}), deleted.get(day))
         daily.append(
             {
                 "date": day,
@@ -258,7 +261,8 @@ def report_build(date_range: DateRange | None = None) -> dict:
     date_range = date_range or DateRange.last_days()
     in_range = Analysis.objects.filter(date_range.q())
     postgres = connection.vendor == "postgresql"
-    totals = _totals(in_range, postgres)
+    deleted = reports_deleted.deleted_daily(date_range)  # deleted accounts' analyses, as counts
+    totals = reports_deleted.merged(_totals(in_range, postgres), reports_deleted.deleted_totals(deleted))
     if postgres:
         values = totals["latency"] or [None] * len(PERCENTILES)
         latency = {f"p{round(p * 100)}": rounded(v) for p, v in zip(PERCENTILES, values, strict=True)}
@@ -271,7 +275,7 @@ def report_build(date_range: DateRange | None = None) -> dict:
             "input_per_mtok": settings.GEMINI_PRICE_INPUT_PER_MTOK,
             "output_per_mtok": settings.GEMINI_PRICE_OUTPUT_PER_MTOK,
         },
-        "daily": _daily(in_range, date_range),
+        "daily": _daily(in_range, date_range, deleted),
         "score_distribution": _score_distribution(in_range),
         "failures_by_code": _failures(in_range, totals["failed"]),
         "top_videos": _top_videos(in_range),

@@ -8,6 +8,8 @@ import re
 
 from django.views.debug import SafeExceptionReporterFilter
 
+from config.redaction import SENSITIVE_NAMES, redact
+
 _URL_PASSWORD = re.compile(r"(?P<prefix>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]+@", re.IGNORECASE)
 _QUERY_SECRET = re.compile(r"(?P<prefix>[?&](?:password|passwd|pwd|secret|token|key)=)[^&\s]+", re.IGNORECASE)
 
@@ -21,8 +23,16 @@ class UrlPasswordSafeFilter(SafeExceptionReporterFilter):
         # Each local variable of the traceback's frames.
         return self._without_url_passwords(super().cleanse_special_types(request, value))
 
+    def get_traceback_frame_variables(self, request, tb_frame):
+        # Frames, landmarks and tokens are never shown, whichever function held them (issue 18).
+        return [
+            (name, self.cleansed_substitute if SENSITIVE_NAMES.search(name) else value)
+            for name, value in super().get_traceback_frame_variables(request, tb_frame)
+        ]
+
     def _without_url_passwords(self, value):
         if not isinstance(value, str):
             return value
+        value = redact(value)
         value = _URL_PASSWORD.sub(lambda m: m["prefix"] + self.cleansed_substitute + "@", value)
         return _QUERY_SECRET.sub(lambda m: m["prefix"] + self.cleansed_substitute, value)

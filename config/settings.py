@@ -305,6 +305,9 @@ SPECTACULAR_SETTINGS = {
         "LanguageEnum": "accounts.models.Language.choices",
         "ProviderEnum": "analyses.models.Provider.choices",
         "PartEnum": "analyses.stats.BODY_PARTS",  # the stats' and the coaching reports' body parts
+        "DataExportStatusEnum": "accounts.models.DataExportStatus.choices",
+        # The analyses' status keeps its name beside the exports' (issue 18).
+        "StatusEnum": "analyses.models.Analysis.Status",
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
@@ -340,6 +343,7 @@ RATE_LIMITS = {
     "login_email": env_str("RATELIMIT_LOGIN_EMAIL", "30/5m"),
     "register_ip": env_str("RATELIMIT_REGISTER_IP", "10/h"),
     "analysis_user": env_str("RATELIMIT_ANALYSIS_USER", "40/m"),
+    "data_export_user": env_str("RATELIMIT_DATA_EXPORT_USER", "5/h"),
 }
 # Behind a trusted proxy set this to the header it fills (e.g. HTTP_X_REAL_IP).
 RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY") or None
@@ -356,6 +360,11 @@ REFERENCE_UPLOAD_MAX_BYTES = env_int("REFERENCE_UPLOAD_MAX_BYTES", 40 * 1024 * 1
 # The server's own bound on any body: the largest an endpoint takes (checked before Django reads it).
 REQUEST_BODY_MAX_BYTES = max(DATA_UPLOAD_MAX_MEMORY_SIZE, REFERENCE_UPLOAD_MAX_BYTES)
 FRAME_RETENTION_DAYS = env_int("FRAME_RETENTION_DAYS", 30)
+# A dancer's `keep_frames` when their account is made; off, each frame goes once its analysis is final.
+KEEP_FRAMES_DEFAULT = env_bool("KEEP_FRAMES_DEFAULT", True)
+# Deleting an account from a hosted sign-in (no password here) needs a provider token at most this old.
+ACCOUNT_DELETE_TOKEN_MAX_AGE_SECONDS = env_int("ACCOUNT_DELETE_TOKEN_MAX_AGE_SECONDS", 300)
+DATA_EXPORT_EXPIRY_HOURS = env_int("DATA_EXPORT_EXPIRY_HOURS", 24)
 
 # --- Analysis ---------------------------------------------------------------------
 
@@ -432,6 +441,7 @@ CELERY_BEAT_SCHEDULE = {
     "recover-stuck-analyses": {"task": "analyses.recover_stuck", "schedule": 60.0},
     "purge-frames": {"task": "analyses.purge_frames", "schedule": 24 * 3600.0},
     "end-idle-sessions": {"task": "analyses.end_idle_sessions", "schedule": 300.0},
+    "account-files-cleanup": {"task": "accounts.files_cleanup", "schedule": 600.0},
 }
 
 # --- CORS and security ------------------------------------------------------------
@@ -559,6 +569,7 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "config.request_id.RequestIdFilter"},
         "no_query": {"()": "config.request_id.QueryStringFilter"},
+        "redact": {"()": "config.redaction.RedactFilter"},  # no token, frame or landmark in any line
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -569,7 +580,7 @@ LOGGING = {
         },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id", "redact"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

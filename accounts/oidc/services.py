@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from rest_framework import exceptions
 
 from accounts.models import ExternalIdentity, User
+from accounts.ownership import subject_deleted_check
 from accounts.services import email_normalize
 from config.oidc import OidcProvider
 
@@ -100,6 +101,8 @@ def external_user_get_or_create(*, provider: OidcProvider, claims: dict) -> User
     """The account of a verified token's (issuer, subject); made from the claims the first time."""
     identity = _identity_get(provider.issuer, claims["sub"])
     if identity is None:
+        # A token from before its account was deleted makes no new account (issue 18).
+        subject_deleted_check(issuer=provider.issuer, subject=claims["sub"], claims=claims)
         try:
             with transaction.atomic():
                 identity = _identity_create(provider, claims)

@@ -149,6 +149,7 @@ def analyses_recover_stuck(*, older_than_seconds: int | None = None) -> dict:
             if updated:
                 counts["failed"] += 1
                 analysis_changed_publish(analysis_id=analysis_id)
+                pipeline.frame_discard_if_unwanted(analysis_id=analysis_id)
             continue
         # Conditional on what was read: another run of this job, or a claim, wins the race.
         if still_stuck.update(status=Analysis.Status.PENDING, lease_until=None, queued_at=now):

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.ownership import file_delete_or_record
 from analyses import analyzing, caching
 from analyses.analyzers.base import AnalyzerError, AnalyzerResult
 from analyses.live import analysis_changed_publish
@@ -119,10 +120,46 @@ def _finish(analysis_id, **fields) -> bool:
     """Store the final state only if this delivery still holds the row."""
     fields.setdefault("completed_at", timezone.now())
     fields["lease_until"] = None
+    # keep_frames off (issue 18): the row is final and frameless in one update, the file goes after.
+    unwanted = _frame_unwanted(analysis_id)
+    if unwanted:
+        fields["frame"] = ""
     updated = Analysis.objects.filter(pk=analysis_id, status=Analysis.Status.PROCESSING).update(**fields)
     if updated:
         transaction.on_commit(lambda: analysis_changed_publish(analysis_id=analysis_id))
+        if unwanted:
+            transaction.on_commit(lambda: _frame_file_delete(unwanted))
     return bool(updated)
+
+
+def _frame_unwanted(analysis_id) -> str | None:
+    """The stored frame's name when its dancer keeps no frames, else None."""
+    return (
+        Analysis.objects.filter(pk=analysis_id, user__keep_frames=False)
+        .exclude(frame="")
+        .values_list("frame", flat=True)
+        .first()
+    )
+
+
+def _frame_file_delete(name: str) -> None:
+    file_delete_or_record(kind="frames", name=name)
+
+
+def frame_discard_if_unwanted(*, analysis_id) -> bool:
+    """A dancer with `keep_frames` off keeps no frame once its analysis is final (issue 18); for rows
+    made final elsewhere than `_finish` (the recovery job).
+
+    The result, the landmarks and the frame's SHA-256 stay: the result cache keys on the hash, so
+    an identical resubmission still hits it. The row is cleared first, conditionally, then the file
+    deleted through the storage's API; a storage failure is recorded and retried by the beat job.
+    """
+    name = _frame_unwanted(analysis_id)
+    final = {"pk": analysis_id, "status__in": Analysis.FINAL_STATUSES}
+    if not name or not Analysis.objects.filter(**final, frame=name).update(frame=""):
+        return False
+    _frame_file_delete(name)
+    return True
 
 
 def analysis_fail(*, analysis_id, code: str, message: str, input_tokens: int = 0, output_tokens: int = 0) -> bool:

@@ -109,7 +109,9 @@ def _analysis_store(*, user, video, timestamp, frame, keypoints, session_id, req
     if cached is not None:
         _complete_from_cache(analysis, cached)
     # Stored before the transaction opens: no database lock is held while an object store answers.
-    _frame_store(analysis, frame)
+    # Final at once and the dancer keeps no frames (docs/your-data.md): the frame is never stored.
+    if cached is None or getattr(user, "keep_frames", True):
+        _frame_store(analysis, frame)
     try:
         with transaction.atomic():
             analysis.session = session_for_submission(user=user, session_id=session_id, video=video)

@@ -145,11 +145,47 @@ export interface paths {
         get: operations["v1_auth_me_retrieve"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** @description Deletes the account and everything of it: analyses, frames, sessions, playlists, exports, linked sign-ins, tokens (docs/your-data.md). Needs the password; an account from a hosted sign-in sends a provider token issued within `ACCOUNT_DELETE_TOKEN_MAX_AGE_SECONDS` instead (403 `wrong_password` / `stale_token`, nothing deleted). 204 when nothing is left; 202 when storage has not deleted every file yet (they are retried until gone). Every token of the account is refused afterwards. */
+        delete: operations["v1_auth_me_destroy"];
         options?: never;
         head?: never;
         /** @description Any of the fields; `leaderboard_opt_in` needs a `display_name`, given now or before. */
         patch: operations["v1_auth_me_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/auth/me/export/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The latest export of your data (404 `not_found` when you never asked for one). */
+        get: operations["v1_auth_me_export_retrieve"];
+        put?: never;
+        /** @description Starts building a ZIP of everything of yours (profile, sessions, analyses with results and landmarks, playlists, frames). A second request while one is being built returns that one. Poll `GET auth/me/export/`; when `ready`, `download_url` works for you only until `expires_at`. */
+        post: operations["v1_auth_me_export_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/me/export/{export_id}/download/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The ZIP, for its owner only (404 for anyone else), until it expires (410 `export_expired`). On an object store that signs URLs (S3) a 302 to a URL valid for 5 minutes. */
+        get: operations["v1_auth_me_export_download_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/auth/password/": {
@@ -456,6 +492,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AccountDeletePending: {
+            /** @description Files storage has not deleted yet; retried until gone. */
+            files_pending: number;
+            detail: string;
+        };
         /**
          * @description A read-only serializer whose fields are bound once per class, not per instance.
          *
@@ -876,6 +917,28 @@ export interface components {
              */
             average_score_change: number | null;
         };
+        DataExport: {
+            /** Format: uuid */
+            id: string;
+            status: components["schemas"]["DataExportStatusEnum"];
+            /** @description Bytes of the ZIP, once ready. */
+            size: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            finished_at: string | null;
+            /** Format: date-time */
+            expires_at: string | null;
+            readonly download_url: string | null;
+        };
+        /**
+         * @description * `pending` - Pending
+         *     * `ready` - Ready
+         *     * `failed` - Failed
+         *     * `expired` - Expired
+         * @enum {string}
+         */
+        DataExportStatusEnum: "pending" | "ready" | "failed" | "expired";
         Day: {
             /** Format: date */
             date: string;
@@ -1207,6 +1270,8 @@ export interface components {
             leaderboard_opt_in?: boolean;
             /** @description Public name, 1-30 chars. */
             display_name?: string;
+            /** @description Off: each frame is deleted as soon as its analysis is final (docs/your-data.md). */
+            keep_frames?: boolean;
         };
         /**
          * @description * `week` - week
@@ -1460,6 +1525,8 @@ export interface components {
             language?: components["schemas"]["LanguageEnum"];
             /** Format: date-time */
             readonly created_at: string;
+            /** @description Keep frames until the retention ends. */
+            keep_frames?: boolean;
             /** @description Shown on the videos' leaderboards. */
             readonly leaderboard_opt_in: boolean;
             /** @description The public name on the leaderboards. */
@@ -1892,6 +1959,10 @@ export interface components {
             type: "validation_error";
             errors: components["schemas"]["V1AuthLogoutCreateError"][];
         };
+        V1AuthMeDestroyErrorResponse400: components["schemas"]["ParseErrorResponse"];
+        V1AuthMeExportCreateErrorResponse400: components["schemas"]["ParseErrorResponse"];
+        V1AuthMeExportDownloadRetrieveErrorResponse400: components["schemas"]["ParseErrorResponse"];
+        V1AuthMeExportRetrieveErrorResponse400: components["schemas"]["ParseErrorResponse"];
         V1AuthMePartialUpdateDisplayNameErrorComponent: {
             /**
              * @description * `display_name` - display_name (enum property replaced by openapi-typescript)
@@ -1914,8 +1985,22 @@ export interface components {
             code: "display_name_blank" | "display_name_invalid" | "display_name_required" | "display_name_taken" | "display_name_too_long" | "invalid" | "max_length" | "null" | "null_characters_not_allowed" | "surrogate_characters_not_allowed";
             detail: string;
         };
-        V1AuthMePartialUpdateError: components["schemas"]["V1AuthMePartialUpdateNonFieldErrorsErrorComponent"] | components["schemas"]["V1AuthMePartialUpdateUsernameErrorComponent"] | components["schemas"]["V1AuthMePartialUpdateLanguageErrorComponent"] | components["schemas"]["V1AuthMePartialUpdateLeaderboardOptInErrorComponent"] | components["schemas"]["V1AuthMePartialUpdateDisplayNameErrorComponent"];
+        V1AuthMePartialUpdateError: components["schemas"]["V1AuthMePartialUpdateNonFieldErrorsErrorComponent"] | components["schemas"]["V1AuthMePartialUpdateUsernameErrorComponent"] | components["schemas"]["V1AuthMePartialUpdateLanguageErrorComponent"] | components["schemas"]["V1AuthMePartialUpdateLeaderboardOptInErrorComponent"] | components["schemas"]["V1AuthMePartialUpdateDisplayNameErrorComponent"] | components["schemas"]["V1AuthMePartialUpdateKeepFramesErrorComponent"];
         V1AuthMePartialUpdateErrorResponse400: components["schemas"]["V1AuthMePartialUpdateValidationError"] | components["schemas"]["ParseErrorResponse"];
+        V1AuthMePartialUpdateKeepFramesErrorComponent: {
+            /**
+             * @description * `keep_frames` - keep_frames (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            attr: "keep_frames";
+            /**
+             * @description * `invalid` - invalid
+             *     * `null` - null
+             * @enum {string}
+             */
+            code: "invalid" | "null";
+            detail: string;
+        };
         V1AuthMePartialUpdateLanguageErrorComponent: {
             /**
              * @description * `language` - language (enum property replaced by openapi-typescript)
@@ -3893,6 +3978,104 @@ export interface operations {
             };
         };
     };
+    v1_auth_me_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountDeletePending"];
+                };
+            };
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V1AuthMeDestroyErrorResponse400"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"];
+                };
+            };
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"];
+                };
+            };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse406"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse429"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse500"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse503"];
+                };
+            };
+        };
+    };
     v1_auth_me_partial_update: {
         parameters: {
             query?: never;
@@ -3960,6 +4143,289 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse413"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse429"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse500"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse503"];
+                };
+            };
+        };
+    };
+    v1_auth_me_export_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataExport"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V1AuthMeExportRetrieveErrorResponse400"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"];
+                };
+            };
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"];
+                };
+            };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse406"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse429"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse500"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse503"];
+                };
+            };
+        };
+    };
+    v1_auth_me_export_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataExport"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V1AuthMeExportCreateErrorResponse400"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"];
+                };
+            };
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"];
+                };
+            };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse406"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse413"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse429"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse500"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse503"];
+                };
+            };
+        };
+    };
+    v1_auth_me_export_download_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                export_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V1AuthMeExportDownloadRetrieveErrorResponse400"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"];
+                };
+            };
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"];
+                };
+            };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse406"];
                 };
             };
             415: {

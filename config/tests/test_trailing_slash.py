@@ -5,6 +5,7 @@ import re
 import pytest
 from django.db import transaction
 
+from accounts.models import DataExport
 from accounts.tests.factories import UserFactory
 from analyses.tests.factories import AnalysisFactory
 from playlists.tests.factories import PlaylistFactory, PlaylistItemFactory
@@ -22,11 +23,14 @@ def world(make_auth_client, settings):
     analysis = AnalysisFactory(user=client.user)
     playlist = PlaylistFactory(owner=client.user)
     PlaylistItemFactory(playlist=playlist, video=analysis.video)
+    # Being built: POST auth/me/export/ answers this same job both times (issue 18).
+    export = DataExport.objects.create(user=client.user)
     client.ids = {
         "video_id": analysis.video_id,
         "playlist_id": playlist.pk,
         "session_id": analysis.session_id,
         "analysis_id": analysis.pk,
+        "export_id": export.pk,
     }
     return client
 

@@ -71,6 +71,7 @@ def owners_objects(db):
     analysis = AnalysisFactory(user=owner, session=session, video=video)
     playlist = PlaylistFactory(owner=owner, is_public=False)
     PlaylistItemFactory(playlist=playlist, video=video, position=0)
+    export = _ready_export(owner)
     return {
         "owner": owner,
         "kwargs": {
@@ -78,12 +79,27 @@ def owners_objects(db):
             "analysis_id": str(analysis.pk),
             "playlist_id": playlist.pk,
             "video_id": video.pk,
+            "export_id": str(export.pk),
         },
         "body": {"name": "taken over", "youtube_url": "https://youtu.be/dQw4w9WgXcQ", "video_ids": [video.pk]},
         "session": session,
         "analysis": analysis,
         "playlist": playlist,
     }
+
+
+def _ready_export(owner):
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from accounts.models import DataExport
+
+    export = DataExport(user=owner, status=DataExport.Status.READY, expires_at=timezone.now() + timedelta(hours=1))
+    export.file.save(f"{export.pk}.zip", ContentFile(b"PK\x05\x06" + bytes(18)), save=False)
+    export.save()
+    return export
 
 
 def _url(route, kwargs):
