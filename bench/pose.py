@@ -10,8 +10,9 @@ alone), with a fresh window array every call (the worst case: its features recom
 with no reference (form alone).
 
 Rates are frames per CPU second of the measuring thread, pinned to one core, so other processes
-on a shared machine do not count against it (wrap timings you quote in /work/bin/cpu-exclusive:
-on a busy machine the caches are shared and every rate drops). Wall-clock rates are printed too.
+on a shared machine do not count against their time; they still share the caches, so on a busy
+machine every rate drops (the load average is printed; quote quiet runs). Wall-clock rates are
+printed too.
 
 Start-up, printed apart: importing the analyzer, which compiles the numba kernels or loads them
 from numba's on-disk cache, with and without that cache (a fresh clone starts without it), and
