@@ -1,0 +1,133 @@
+// The page's words in English and Japanese. Server texts (feedback, failure messages) come
+// already in the dancer's language: the page asks for it with each frame.
+
+const STRINGS = {
+  en: {
+    title: "Dance practice",
+    language: "Language",
+    signIn: "Sign in",
+    register: "Create an account",
+    signOut: "Sign out",
+    email: "Email",
+    username: "Name",
+    password: "Password",
+    haveAccount: "I have an account",
+    noAccount: "New here? Create an account",
+    pickVideo: "Choose a video",
+    youtubeUrl: "YouTube URL",
+    usePlay: "Practise this video",
+    myPlaylists: "My playlists",
+    publicPlaylists: "Public playlists",
+    noPlaylists: "No playlists yet.",
+    start: "Start",
+    pause: "Pause",
+    end: "End practice",
+    another: "Choose another video",
+    score: "Score",
+    good: "Good",
+    improve: "Improve",
+    advice: "Advice",
+    analyses: "Analyses",
+    bandGreat: "Great",
+    bandGood: "Good",
+    bandWork: "Keep working",
+    waitingFirst: "Press Start: a frame is sent every {n} seconds while the video plays.",
+    loadingPose: "Loading the pose model…",
+    poseReady: "Camera and pose model ready.",
+    cameraRefused: "The camera was refused or is missing. Allow the camera in the browser and reload the page.",
+    noPerson: "No person visible: step into the camera's view.",
+    sending: "Sending a frame…",
+    pending: "Analysing…",
+    throttled: "Too many frames: waiting {n} s before the next one.",
+    offline: "The server cannot be reached. Retrying at the next frame.",
+    expired: "Your sign-in expired. Please sign in again.",
+    failed: "This frame could not be analysed: {message} ({code})",
+    badCredentials: "Email or password is wrong.",
+    liveSocket: "Live results (WebSocket)",
+    livePoll: "Results by polling (WebSocket unavailable)",
+    report: "Session report",
+    reportUnavailable: "The session report is not available on this server yet.",
+    leaderboard: "Leaderboard",
+    worst: "Moments to work on",
+    loopHere: "Practise this moment",
+    bodyParts: "Body parts",
+    change: "Change since last time",
+    average: "Average",
+    best: "Best",
+    youtubeUnreachable: "YouTube could not be reached: the video cannot play.",
+    invalidUrl: "That is not a YouTube video URL.",
+  },
+  ja: {
+    title: "ダンス練習",
+    language: "言語",
+    signIn: "ログイン",
+    register: "アカウント作成",
+    signOut: "ログアウト",
+    email: "メールアドレス",
+    username: "名前",
+    password: "パスワード",
+    haveAccount: "アカウントをお持ちの方",
+    noAccount: "はじめての方はアカウント作成",
+    pickVideo: "動画を選ぶ",
+    youtubeUrl: "YouTube の URL",
+    usePlay: "この動画で練習する",
+    myPlaylists: "マイプレイリスト",
+    publicPlaylists: "公開プレイリスト",
+    noPlaylists: "プレイリストはまだありません。",
+    start: "スタート",
+    pause: "一時停止",
+    end: "練習を終える",
+    another: "別の動画を選ぶ",
+    score: "スコア",
+    good: "良い点",
+    improve: "改善点",
+    advice: "アドバイス",
+    analyses: "分析",
+    bandGreat: "すばらしい",
+    bandGood: "良い",
+    bandWork: "もう少し",
+    waitingFirst: "スタートを押してください。動画の再生中は {n} 秒ごとにフレームを送ります。",
+    loadingPose: "ポーズモデルを読み込み中…",
+    poseReady: "カメラとポーズモデルの準備ができました。",
+    cameraRefused: "カメラが拒否されたか、見つかりません。ブラウザでカメラを許可してページを再読み込みしてください。",
+    noPerson: "人が映っていません。カメラの前に立ってください。",
+    sending: "フレームを送信中…",
+    pending: "分析中…",
+    throttled: "送信が多すぎます。{n} 秒待ってから次を送ります。",
+    offline: "サーバーに接続できません。次のフレームで再試行します。",
+    expired: "ログインの有効期限が切れました。もう一度ログインしてください。",
+    failed: "このフレームは分析できませんでした: {message} ({code})",
+    badCredentials: "メールアドレスかパスワードが違います。",
+    liveSocket: "ライブ結果 (WebSocket)",
+    livePoll: "ポーリングで結果を取得中 (WebSocket 利用不可)",
+    report: "セッションレポート",
+    reportUnavailable: "このサーバーではセッションレポートはまだ利用できません。",
+    leaderboard: "ランキング",
+    worst: "練習したい場面",
+    loopHere: "この場面を練習",
+    bodyParts: "体の部位",
+    change: "前回からの変化",
+    average: "平均",
+    best: "ベスト",
+    youtubeUnreachable: "YouTube に接続できないため、動画を再生できません。",
+    invalidUrl: "YouTube 動画の URL ではありません。",
+  },
+};
+
+let current = "en";
+
+export function setLanguage(language) {
+  current = STRINGS[language] ? language : "en";
+  document.documentElement.lang = current;
+  for (const element of document.querySelectorAll("[data-i18n]")) {
+    element.textContent = t(element.dataset.i18n);
+  }
+  return current;
+}
+
+export const language = () => current;
+
+export function t(key, values = {}) {
+  const text = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+}
