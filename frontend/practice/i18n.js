@@ -54,7 +54,9 @@ const STRINGS = {
     change: "Change since last time",
     average: "Average",
     best: "Best",
-    youtubeUnreachable: "YouTube could not be reached: the video cannot play.",
+    you: "You",
+    notRanked: "not on the board (opt in from your profile)",
+    youtubeUnreachable: "The video could not be loaded (is YouTube reachable?).",
     invalidUrl: "That is not a YouTube video URL.",
   },
   ja: {
@@ -109,7 +111,9 @@ const STRINGS = {
     change: "前回からの変化",
     average: "平均",
     best: "ベスト",
-    youtubeUnreachable: "YouTube に接続できないため、動画を再生できません。",
+    you: "あなた",
+    notRanked: "ランキング外 (プロフィールで参加できます)",
+    youtubeUnreachable: "動画を読み込めませんでした (YouTube に接続できますか?)。",
     invalidUrl: "YouTube 動画の URL ではありません。",
   },
 };

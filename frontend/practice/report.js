@@ -67,12 +67,12 @@ function renderReport(body, report, t, onLoop) {
   }
 }
 
-function renderLeaderboard(body, board) {
+function renderLeaderboard(body, board, t) {
   body.replaceChildren();
   const list = element("ol", undefined, { className: "leaderboard" });
-  for (const row of board.results ?? []) list.append(element("li", `${row.rank}. ${row.display_name}: ${Math.round(row.score)}`));
+  for (const row of board.results ?? []) list.append(element("li", `#${row.rank} ${row.display_name}: ${Math.round(row.score)}`));
   body.append(list);
-  if (board.me) body.append(element("p", `#${board.me.rank ?? "–"}: ${Math.round(board.me.score)}`));
+  if (board.me) body.append(element("p", `${t("you")}: ${board.me.rank ? `#${board.me.rank}` : t("notRanked")} · ${Math.round(board.me.score)}`));
 }
 
 export async function showReport({ api, session, video, t, onLoop }) {
@@ -93,5 +93,5 @@ export async function showReport({ api, session, video, t, onLoop }) {
     const figures = `${t("analyses")}: ${sessionRow.analysis_count} · ${t("average")}: ${average} · ${t("best")}: ${sessionRow.best_score ?? "–"}`;
     reportBody.prepend(element("p", figures, { id: "session-figures" }));
   }
-  if (board) renderLeaderboard(boardBody, board);
+  if (board) renderLeaderboard(boardBody, board, t);
 }

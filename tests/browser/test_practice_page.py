@@ -40,6 +40,7 @@ class Page:
         self.page = page
         self.block_socket = False
         self.answer_pending = False
+        self.report = False
         self.errors: list[str] = []
         self.pushed: list[dict] = []
         self.waited: list[str] = []
@@ -55,6 +56,44 @@ def _answer_pending(route):
     route.fulfill(response=response, status=202, json=body)
 
 
+REPORT = {
+    "timeline": [
+        {"analysis_id": "a1", "timestamp": 3.0, "score": 70, "weakest_part": "left_arm"},
+        {"analysis_id": "a2", "timestamp": 6.0, "score": 40, "weakest_part": "left_arm"},
+        {"analysis_id": "a3", "timestamp": 9.0, "score": 85, "weakest_part": "legs"},
+    ],
+    "worst_moments": [{"start": 5.0, "end": 8.0, "average_score": 40, "body_parts": ["left_arm", "torso"]}],
+    "body_parts": {"left_arm": 48.5, "torso": 66.0, "legs": 81.0},
+    "previous": {"session_id": "s0", "average_score": 59.0, "delta": 6.0},
+    "summary": "Your left arm lost most points around 5-8 s; loop that stretch.",
+}
+BOARD = {
+    "period": "week",
+    "results": [{"rank": 1, "display_name": "mika", "score": 88.0, "sessions": 3}],
+    "me": {"rank": None, "score": 65.0},
+}
+
+
+def _serve_media(route, path):
+    """The file, honouring Range as a web server does: a media element seeks with range requests."""
+    data = path.read_bytes()
+    match = re.match(r"bytes=(\d+)-(\d*)", route.request.headers.get("range", ""))
+    if not match:
+        return route.fulfill(body=data, content_type="audio/wav", headers={"Accept-Ranges": "bytes"})
+    start = int(match[1])
+    end = int(match[2]) if match[2] else len(data) - 1
+    route.fulfill(
+        status=206,
+        body=data[start : end + 1],
+        content_type="audio/wav",
+        headers={"Accept-Ranges": "bytes", "Content-Range": f"bytes {start}-{end}/{len(data)}"},
+    )
+
+
+def _fulfil_or_fall_back(route, answer: bool, body: dict):
+    return route.fulfill(json=body) if answer else route.fallback()
+
+
 @pytest.fixture(scope="module")
 def practice(browser, server, media):
     context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 900}, permissions=["camera"])
@@ -65,7 +104,7 @@ def practice(browser, server, media):
     page.on("request", lambda r: state.waited.append(r.url) if "wait=10" in r.url else None)
     page.on("response", lambda r: state.throttled.append(r.headers.get("retry-after")) if r.status == 429 else None)
     # The local <video> player's file, served at a same-origin path by the browser itself.
-    page.route(f"**{CHOREOGRAPHY}", lambda route: route.fulfill(path=media["choreography"], content_type="audio/wav"))
+    page.route(f"**{CHOREOGRAPHY}", lambda route: _serve_media(route, media["choreography"]))
     page.route_web_socket("**/ws/analyses/**", lambda ws: ws.close() if state.block_socket else ws.connect_to_server())
     page.route(
         "**/api/v1/analyses/",
@@ -73,6 +112,9 @@ def practice(browser, server, media):
             _answer_pending(route) if state.answer_pending and route.request.method == "POST" else route.fallback()
         ),
     )
+    # Issue 14's endpoints, answered with their documented shapes until they land on main.
+    page.route("**/api/v1/sessions/*/report/", lambda route: _fulfil_or_fall_back(route, state.report, REPORT))
+    page.route("**/api/v1/videos/*/leaderboard/", lambda route: _fulfil_or_fall_back(route, state.report, BOARD))
     page.goto(f"/?player=file&src={CHOREOGRAPHY}&cadence=3&lang=en")
     page.wait_for_selector("body[data-ready=true]")
     yield state
@@ -85,7 +127,7 @@ def fresh(practice, request):
     page = practice.page
     if page.get_by_role("button", name="Sign out").is_visible():
         page.get_by_role("button", name="Sign out").click()
-    practice.block_socket = practice.answer_pending = False
+    practice.block_socket = practice.answer_pending = practice.report = False
     for seen in (practice.errors, practice.pushed, practice.waited, practice.throttled):
         seen.clear()
     yield practice
@@ -94,7 +136,7 @@ def fresh(practice, request):
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-failed.png"), full_page=True)
 
 
-def register_and_practise(page) -> None:
+def register_and_pick(page) -> None:
     page.get_by_role("button", name="New here? Create an account").click()
     n = next(_dancers)
     page.get_by_label("Email").fill(f"dancer{n}@example.com")
@@ -103,6 +145,10 @@ def register_and_practise(page) -> None:
     page.get_by_role("button", name="Create an account").click()
     page.get_by_label("YouTube URL").fill(VIDEO_URL)
     page.get_by_role("button", name="Practise this video").click()
+
+
+def register_and_practise(page) -> None:
+    register_and_pick(page)
     page.wait_for_selector("#status:has-text('Camera and pose model ready')", timeout=MODEL_TIMEOUT_MS)
     page.wait_for_selector("#play:enabled")
     page.get_by_role("button", name="Start").click()
@@ -162,3 +208,55 @@ def test_it_waits_out_a_429_for_as_long_as_retry_after_says(fresh, screenshot):
     assert f"waiting {fresh.throttled[0]} s" in page.locator("#status").inner_text()
     assert int(page.locator("#count").inner_text()) >= 3
     assert fresh.errors == []
+
+
+def test_it_shows_the_session_report_and_loops_a_worst_moment(fresh, screenshot):
+    # Built against issue 14's documented shapes (answered here by the browser): untested against
+    # the real endpoints until they are on main.
+    fresh.report = True
+    page = fresh.page
+    register_and_practise(page)
+    wait_for_completed(page, 1)
+    page.get_by_role("button", name="End practice").click()
+
+    page.wait_for_selector("#report-body .timeline")
+    screenshot(page, "report")
+    report = page.locator("#report").inner_text()
+    assert "loop that stretch" in report and "Change since last time: +6" in report
+    assert "left_arm: 49" in report and "#1 mika: 88" in report and "You: not on the board" in report
+    page.get_by_role("button", name="Practise this moment").click()
+    page.wait_for_selector("#practice:visible")
+    player = page.locator("video.player-media")
+    deadline = time.monotonic() + 60
+    while player.evaluate("v => v.currentTime") < 5.0:
+        assert time.monotonic() < deadline, "the player did not seek to the worst moment"
+        page.wait_for_timeout(250)
+    page.wait_for_timeout(4000)  # the stretch ends at 8 s: the player is back inside it
+    assert 5.0 <= player.evaluate("v => v.currentTime") <= 8.5
+    assert fresh.errors == []
+
+
+def test_it_says_so_when_the_camera_is_refused(browser, server, media, screenshot):
+    context = browser.new_context(base_url=server)
+    page = context.new_page()
+    # The dancer said no: the browser's own permission for this origin, set to denied.
+    cdp = context.new_cdp_session(page)
+    target = cdp.send("Target.getTargetInfo")["targetInfo"]
+    cdp.send(
+        "Browser.setPermission",
+        {
+            "permission": {"name": "camera"},
+            "setting": "denied",
+            "origin": server,
+            "browserContextId": target["browserContextId"],
+        },
+    )
+    page.route(f"**{CHOREOGRAPHY}", lambda route: _serve_media(route, media["choreography"]))
+    page.goto(f"/?player=file&src={CHOREOGRAPHY}&lang=en")
+    page.wait_for_selector("body[data-ready=true]")
+    register_and_pick(page)
+
+    page.wait_for_selector("#status:has-text('camera was refused')")
+    screenshot(page, "camera-refused")
+    assert page.locator("#score").inner_text() == "–"
+    context.close()
