@@ -45,7 +45,7 @@ function authMode(register) {
 
 function explain(error) {
   if (error.status === 0) return t("offline");
-  if (error.status === 401 && error.code !== "token_not_valid") return t("badCredentials");
+  if (error.code === "invalid_credentials") return t("badCredentials");
   return error.message;
 }
 

@@ -136,22 +136,28 @@ def fresh(practice, request):
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-failed.png"), full_page=True)
 
 
-def register_and_pick(page) -> None:
+PASSWORD = "a-long-dance-password"
+
+
+def register_and_pick(page) -> str:
     page.get_by_role("button", name="New here? Create an account").click()
     n = next(_dancers)
-    page.get_by_label("Email").fill(f"dancer{n}@example.com")
+    email = f"dancer{n}@example.com"
+    page.get_by_label("Email").fill(email)
     page.get_by_label("Name").fill(f"dancer{n}")
-    page.get_by_label("Password").fill("a-long-dance-password")
+    page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create an account").click()
     page.get_by_label("YouTube URL").fill(VIDEO_URL)
     page.get_by_role("button", name="Practise this video").click()
+    return email
 
 
-def register_and_practise(page) -> None:
-    register_and_pick(page)
+def register_and_practise(page) -> str:
+    email = register_and_pick(page)
     page.wait_for_selector("#status:has-text('Camera and pose model ready')", timeout=MODEL_TIMEOUT_MS)
     page.wait_for_selector("#play:enabled")
     page.get_by_role("button", name="Start").click()
+    return email
 
 
 def wait_for_completed(page, count: int) -> None:
@@ -259,4 +265,42 @@ def test_it_says_so_when_the_camera_is_refused(browser, server, media, screensho
     page.wait_for_selector("#status:has-text('camera was refused')")
     screenshot(page, "camera-refused")
     assert page.locator("#score").inner_text() == "–"
+    context.close()
+
+
+def test_it_sends_the_dancer_back_to_sign_in_when_the_tokens_stop_working(fresh, server, screenshot):
+    page = fresh.page
+    email = register_and_practise(page)
+    wait_for_completed(page, 1)
+    # The dancer changes their password elsewhere: every earlier token, the page's refresh token
+    # included, stops working. The page's next frame gets a 401, its one refresh fails too.
+    api = page.context.request
+    login = api.post(f"{server}/api/v1/auth/login/", data={"email": email, "password": PASSWORD}).json()
+    changed = api.post(
+        f"{server}/api/v1/auth/password/",
+        data={"old_password": PASSWORD, "new_password": PASSWORD + "-2"},
+        headers={"Authorization": f"Bearer {login['access_token']}"},
+    )
+    assert changed.status == 204
+
+    page.wait_for_selector("#status:has-text('Your sign-in expired')", timeout=RESULTS_TIMEOUT_MS)
+    screenshot(page, "expired")
+    assert page.locator("#auth").is_visible() and not page.locator("#practice").is_visible()
+    assert page.evaluate("sessionStorage.length") == 0
+    assert fresh.errors == []
+
+
+def test_it_speaks_japanese_and_signs_in_from_the_keyboard(browser, server):
+    context = browser.new_context(base_url=server)
+    page = context.new_page()
+    page.goto("/?lang=ja")
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.locator("html").get_attribute("lang") == "ja"
+    assert page.get_by_role("heading", name="ログイン").is_visible()
+    page.get_by_label("メールアドレス").focus()
+    page.keyboard.type("nobody@example.com")
+    page.keyboard.press("Tab")
+    page.keyboard.type("not-the-password")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#status:has-text('メールアドレスかパスワードが違います')")
     context.close()
