@@ -3,6 +3,9 @@
 from csp.decorators import csp_update
 from django.shortcuts import render
 
+# MediaPipe compiles its WebAssembly in the page; the staff page plays a local file (a blob: URL).
+_MEDIAPIPE = {"script-src": ["'wasm-unsafe-eval'"], "media-src": ["'self'", "blob:"], "img-src": ["blob:"]}
+
 
 # MediaPipe compiles its WebAssembly in the page ('wasm-unsafe-eval'); the YouTube IFrame player
 # comes from YouTube. Every other asset, MediaPipe's models included, comes from this server.
@@ -17,3 +20,9 @@ from django.shortcuts import render
 def home(request):
     """`GET /`: the practice page, the reference client of the public API (docs/frontend.md)."""
     return render(request, "practice.html")
+
+
+@csp_update(_MEDIAPIPE)
+def reference(request):
+    """`GET /reference/`: staff record a video's reference pose track from a file, in the browser."""
+    return render(request, "reference.html")

@@ -35,3 +35,14 @@ def test_it_keeps_the_strict_policy_on_other_pages(client):
 
 def test_it_answers_stats_without_its_trailing_slash(auth_client):
     assert auth_client.get("/api/v1/stats").status_code == 200
+
+
+def test_it_serves_the_staff_reference_recording_page_linked_from_the_admin(client):
+    from accounts.tests.factories import PASSWORD, UserFactory
+
+    r = client.get("/reference/")
+    assert r.status_code == 200 and "practice/reference.js" in r.content.decode()
+    assert "'wasm-unsafe-eval'" in r["Content-Security-Policy"]
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client.login(email=staff.email, password=PASSWORD)
+    assert 'href="/reference/"' in client.get("/admin/").content.decode()

@@ -57,6 +57,17 @@ def astronaut_y4m(path: Path, frames: int = 5) -> Path:
     return path
 
 
+def astronaut_png_data_url() -> str:
+    import base64
+    import io
+
+    from skimage import data
+
+    buffer = io.BytesIO()
+    Image.fromarray(data.astronaut()).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def silent_wav(path: Path, seconds: int = 120) -> Path:
     """The choreography in the tests: silence the local <video> player can play (YouTube is unreachable)."""
     with wave.open(str(path), "wb") as out:
@@ -74,11 +85,10 @@ def media(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A fresh server (migrated SQLite file, in-process analyses, in-memory channel layer)."""
+def server_env(tmp_path_factory):
+    """The environment of the test server: its own SQLite file, in-process analyses, no Redis."""
     folder = tmp_path_factory.mktemp("server")
-    port = free_port()
-    env = {
+    return {
         **{k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DJANGO_SETTINGS_MODULE", "SERVICES"}},
         "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
         "CELERY_TASK_ALWAYS_EAGER": "true",
@@ -88,6 +98,17 @@ def server(tmp_path_factory):
         "RATELIMIT_ANALYSIS_USER": ANALYSIS_LIMIT,
         "GEMINI_API_KEY": "",
     }
+
+
+def manage(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def server(server_env):
+    """A fresh server (migrated SQLite file, in-process analyses, in-memory channel layer)."""
+    env = server_env
+    port = free_port()
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)],

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, chromium_skip_reason
+from tests.browser.conftest import ARTIFACTS, chromium_skip_reason, manage
 
 pytestmark = [
     pytest.mark.browser,
@@ -139,7 +139,7 @@ def fresh(practice, request):
 PASSWORD = "a-long-dance-password"
 
 
-def register_and_pick(page) -> str:
+def register_and_pick(page, video_url: str = VIDEO_URL) -> str:
     page.get_by_role("button", name="New here? Create an account").click()
     n = next(_dancers)
     email = f"dancer{n}@example.com"
@@ -147,13 +147,13 @@ def register_and_pick(page) -> str:
     page.get_by_label("Name").fill(f"dancer{n}")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create an account").click()
-    page.get_by_label("YouTube URL").fill(VIDEO_URL)
+    page.get_by_label("YouTube URL").fill(video_url)
     page.get_by_role("button", name="Practise this video").click()
     return email
 
 
-def register_and_practise(page) -> str:
-    email = register_and_pick(page)
+def register_and_practise(page, video_url: str = VIDEO_URL) -> str:
+    email = register_and_pick(page, video_url)
     page.wait_for_selector("#status:has-text('Camera and pose model ready')", timeout=MODEL_TIMEOUT_MS)
     page.wait_for_selector("#play:enabled")
     page.get_by_role("button", name="Start").click()
@@ -304,3 +304,81 @@ def test_it_speaks_japanese_and_signs_in_from_the_keyboard(browser, server):
     page.keyboard.press("Enter")
     page.wait_for_selector("#status:has-text('メールアドレスかパスワードが違います')")
     context.close()
+
+
+# A choreography "video file" made in the browser: the astronaut drawn on a canvas, recorded as WebM.
+RECORD_WEBM = """async ([photo, seconds]) => {
+  const image = new Image();
+  image.src = photo;
+  await image.decode();
+  const canvas = Object.assign(document.createElement('canvas'), {width: 640, height: 480});
+  const context = canvas.getContext('2d');
+  let running = true;
+  (function draw(n) {
+    context.fillStyle = '#282828';
+    context.fillRect(0, 0, 640, 480);
+    context.drawImage(image, 80, 0, 480, 480);
+    context.fillRect(0, 0, 1 + (n % 2), 1);  // every frame differs, so every frame is recorded
+    if (running) requestAnimationFrame(() => draw(n + 1));
+  })(0);
+  const recorder = new MediaRecorder(canvas.captureStream(10), {mimeType: 'video/webm'});
+  const chunks = [];
+  recorder.ondataavailable = (e) => chunks.push(e.data);
+  const stopped = new Promise((resolve) => (recorder.onstop = resolve));
+  recorder.start();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  recorder.stop();
+  await stopped;
+  running = false;
+  const bytes = new Uint8Array(await new Blob(chunks).arrayBuffer());
+  let text = '';
+  for (const b of bytes) text += String.fromCharCode(b);
+  return btoa(text);
+}"""
+REFERENCE_VIDEO_URL = "https://www.youtube.com/watch?v=jNQXAC9IVRw"
+
+
+def test_staff_record_a_reference_track_from_a_file_and_the_dancer_is_scored_against_it(
+    fresh, browser, server, server_env, screenshot
+):
+    import base64
+
+    from tests.browser.conftest import astronaut_png_data_url
+
+    manage(
+        server_env,
+        "shell",
+        "-c",
+        "from django.contrib.auth import get_user_model; get_user_model().objects.create_user("
+        f"username='coach', email='coach@example.com', password='{PASSWORD}', is_staff=True)",
+    )
+    context = browser.new_context(base_url=server)
+    staff = context.new_page()
+    staff.goto("about:blank")
+    webm = base64.b64decode(staff.evaluate(RECORD_WEBM, [astronaut_png_data_url(), 8]))
+    staff.goto("/reference/")
+    staff.wait_for_selector("body[data-ready=true]")
+    staff.get_by_label("Email").fill("coach@example.com")
+    staff.get_by_label("Password").fill(PASSWORD)
+    staff.get_by_role("button", name="Sign in").click()
+    staff.get_by_label("YouTube URL of the choreography").fill(REFERENCE_VIDEO_URL)
+    staff.set_input_files("#file", files=[{"name": "choreography.webm", "mimeType": "video/webm", "buffer": webm}])
+    staff.get_by_role("button", name="Record and upload").click()
+    staff.wait_for_selector("body[data-uploaded]", timeout=MODEL_TIMEOUT_MS)
+    screenshot(staff, "reference")
+    assert "reference track of video" in staff.locator("#status").inner_text()
+    context.close()
+
+    page = fresh.page
+    register_and_practise(page, REFERENCE_VIDEO_URL)
+    wait_for_completed(page, 1)
+    row = page.locator("#results li[data-status=completed]").first
+    analysis_id = row.get_attribute("data-analysis")
+    assert analysis_id
+    details = manage(
+        server_env,
+        "shell",
+        "-c",
+        f"from analyses.models import Analysis; print(Analysis.objects.get(id='{analysis_id}').details.get('mode'))",
+    )
+    assert details.stdout.decode().split()[-1] == "reference"
