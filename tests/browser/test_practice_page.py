@@ -181,6 +181,15 @@ def test_it_registers_practises_and_shows_scored_analyses_pushed_over_the_websoc
     completed = {m["analysis"]["id"] for m in fresh.pushed if m.get("analysis", {}).get("status") == "completed"}
     assert len(completed) >= 3
 
+    # A phone held sideways: both videos, the buttons and the score fit the screen without scrolling.
+    page.set_viewport_size({"width": 844, "height": 390})
+    page.wait_for_timeout(300)
+    screenshot(page, "phone-landscape")
+    for selector in ("#player", ".camera", "#score", "#advice", "#end"):
+        box = page.locator(selector).bounding_box()
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= 390 and box["x"] + box["width"] <= 844, selector
+    page.set_viewport_size({"width": 1280, "height": 900})
+
     page.get_by_role("button", name="End practice").click()
     page.wait_for_selector("#session-figures")
     screenshot(page, "report")
