@@ -41,10 +41,32 @@ class Page:
         self.block_socket = False
         self.answer_pending = False
         self.report = False
+        self.submissions = "real"  # or "offline", "failed"
         self.errors: list[str] = []
         self.pushed: list[dict] = []
         self.waited: list[str] = []
         self.throttled: list[str | None] = []
+
+
+def _submission(route, state) -> None:
+    if route.request.method != "POST":
+        return route.fallback()
+    if state.answer_pending:
+        return _answer_pending(route)
+    if state.submissions == "offline":
+        return route.abort("connectionrefused")
+    if state.submissions == "failed":
+        return _answer_failed(route)
+    return route.fallback()
+
+
+def _answer_failed(route):
+    response = route.fetch()
+    body = response.json()
+    if response.status == 201:
+        message = "Both shoulders must be visible to the camera to score the pose."
+        body.update(status="failed", score=None, error={"code": "pose_not_visible", "message": message})
+    route.fulfill(response=response, json=body)
 
 
 def _answer_pending(route):
@@ -108,9 +130,7 @@ def practice(browser, server, media):
     page.route_web_socket("**/ws/analyses/**", lambda ws: ws.close() if state.block_socket else ws.connect_to_server())
     page.route(
         "**/api/v1/analyses/",
-        lambda route: (
-            _answer_pending(route) if state.answer_pending and route.request.method == "POST" else route.fallback()
-        ),
+        lambda route: _submission(route, state),
     )
     # Issue 14's endpoints, answered with their documented shapes until they land on main.
     page.route("**/api/v1/sessions/*/report/", lambda route: _fulfil_or_fall_back(route, state.report, REPORT))
@@ -128,6 +148,7 @@ def fresh(practice, request):
     if page.get_by_role("button", name="Sign out").is_visible():
         page.get_by_role("button", name="Sign out").click()
     practice.block_socket = practice.answer_pending = practice.report = False
+    practice.submissions = "real"
     for seen in (practice.errors, practice.pushed, practice.waited, practice.throttled):
         seen.clear()
     yield practice
@@ -391,3 +412,23 @@ def test_staff_record_a_reference_track_from_a_file_and_the_dancer_is_scored_aga
         f"from analyses.models import Analysis; print(Analysis.objects.get(id='{analysis_id}').details.get('mode'))",
     )
     assert details.stdout.decode().split()[-1] == "reference"
+
+
+def test_it_says_when_the_server_is_unreachable_or_an_analysis_failed_and_never_shows_a_score(fresh, screenshot):
+    # The socket stays shut: it would push the real (completed) analyses behind the failed answers.
+    fresh.block_socket = True
+    fresh.submissions = "offline"
+    page = fresh.page
+    register_and_practise(page)
+    page.wait_for_selector("#status:has-text('The server cannot be reached')", timeout=RESULTS_TIMEOUT_MS)
+    screenshot(page, "offline")
+
+    # The server answers again, with a failed analysis: its code and plain words, no score.
+    fresh.submissions = "failed"
+    page.wait_for_selector("#status:has-text('could not be analysed')", timeout=RESULTS_TIMEOUT_MS)
+    screenshot(page, "failed")
+    assert "(pose_not_visible)" in page.locator("#status").inner_text()
+    assert "Both shoulders must be visible" in page.locator("#status").inner_text()
+    assert page.locator("#score").inner_text() == "–"
+    assert int(page.locator("#count").inner_text()) == 0
+    assert fresh.errors == []
