@@ -193,3 +193,8 @@ def browser_page(monkeypatch):
             yield browser.new_page(viewport={"width": 1280, "height": 1800})
         finally:
             browser.close()
+            # Under Playwright's loop Django keys connections by context, not thread: close the
+            # ones the test opened here, or PostgreSQL cannot drop the test database at the end.
+            from django.db import connections
+
+            connections.close_all()
