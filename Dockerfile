@@ -1,3 +1,9 @@
+# The practice page's MediaPipe Pose from the pinned npm package (no CDN at run time).
+FROM node:20-slim AS frontend
+WORKDIR /frontend
+COPY frontend/package.json frontend/package-lock.json frontend/copy-vendor.sh ./
+RUN npm ci --no-audit --no-fund --loglevel=error && sh copy-vendor.sh
+
 FROM python:3.11-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -13,6 +19,7 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
+COPY --from=frontend /frontend/vendor/mediapipe-pose /app/frontend/vendor/mediapipe-pose
 # The app never needs root: run as an unprivileged user that owns only media, static and the
 # pose kernels' compiled cache (compiled here once, so no container compiles at start).
 RUN useradd --create-home --uid 10001 app \

@@ -9,7 +9,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # Set REQUIRE_SERVICES=1 (as .ci/run does) to fail instead of skipping the services half.
 REQUIRE_SERVICES ?= 0
 
-.PHONY: run serve test test-embedded test-services lint format migrate worker beat superuser seed clean client client-check
+.PHONY: run serve test test-embedded test-services lint format migrate worker beat superuser seed clean client client-check frontend
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,12 +20,28 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# The practice page's MediaPipe Pose (models, wasm, scripts) from the pinned npm package, copied into
+# a git-ignored static folder: the page loads nothing from a CDN. Only the model the page uses is copied.
+FRONTEND_VENDOR := frontend/vendor/mediapipe-pose
+
+frontend/node_modules/.package-lock.json: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+
+$(FRONTEND_VENDOR)/.copied: frontend/node_modules/.package-lock.json frontend/copy-vendor.sh
+	sh frontend/copy-vendor.sh
+	touch $@
+
+# Without npm everything but the page's pose detection works, so set-up goes on and says so.
+frontend:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(FRONTEND_VENDOR)/.copied; \
+	else echo "npm not found: the practice page runs without pose detection (apt-get install npm, then make frontend)"; fi
+
 # uvicorn serves the ASGI app: the API, the admin (static files by WhiteNoise) and the WebSocket.
-run: $(VENV)/.runtime migrate
+run: $(VENV)/.runtime frontend migrate
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m config.run
 
 # The production web server, started exactly as docker-compose.yml's web service starts it.
-serve: $(VENV)/.runtime
+serve: $(VENV)/.runtime frontend
 	HOST=$(HOST) PORT=$(PORT) PYTHON=$(PY) sh scripts/serve
 
 migrate: $(VENV)/.runtime
@@ -33,10 +49,10 @@ migrate: $(VENV)/.runtime
 
 test: test-embedded test-services
 
-test-embedded: $(VENV)/.dev
+test-embedded: $(VENV)/.dev frontend
 	env -u DATABASE_URL -u REDIS_URL -u CELERY_TASK_ALWAYS_EAGER $(PY) -m pytest
 
-test-services: $(VENV)/.dev
+test-services: $(VENV)/.dev frontend
 	@if $(PY) scripts/services_check.py "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"; then \
 		SERVICES=1 DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" CELERY_TASK_ALWAYS_EAGER=true \
 			$(PY) -m pytest; \
@@ -64,7 +80,7 @@ superuser: migrate
 	$(PY) manage.py createsuperuser
 
 clean:
-	rm -rf $(VENV) db.sqlite3 media staticfiles
+	rm -rf $(VENV) db.sqlite3 media staticfiles frontend/vendor
 
 # Proof under attack and under load (bench/; PostgreSQL and Redis on localhost). `make faults`
 # stops and restarts the machine's Redis and PostgreSQL: SCENARIOS=gemini,kill leaves them alone.

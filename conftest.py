@@ -183,3 +183,27 @@ def gemini_server():
     with FakeGemini() as server:
         yield server
     gemini.close_clients()
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    """A page of Debian's headless Chromium (CHROMIUM_BINARY), 1280 x 1800, driven by Playwright.
+    Tests using it skip themselves when the browser is absent (pytest.mark.browser)."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; the test's ORM calls stay synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium"),
+            args=["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],  # CI runs as root
+        )
+        try:
+            yield browser.new_page(viewport={"width": 1280, "height": 1800})
+        finally:
+            browser.close()
+            # Under Playwright's loop Django keys connections by context, not thread: close the
+            # ones the test opened here, or PostgreSQL cannot drop the test database at the end.
+            from django.db import connections
+
+            connections.close_all()

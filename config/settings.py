@@ -496,6 +496,13 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 # WhiteNoise serves static files from the app itself (the admin's styles need no web server in
 # front). Production serves the collected, hashed, compressed files (Dockerfile runs collectstatic);
 # the embedded default serves them straight from the apps (finders, looked up per request).
+# The practice page's own modules (frontend/practice, frontend/pose) and MediaPipe Pose, copied from
+# the pinned npm package into git-ignored frontend/vendor by `make frontend` (run by `make run`).
+STATICFILES_DIRS = [
+    (prefix, BASE_DIR / "frontend" / folder)
+    for prefix, folder in (("practice", "practice"), ("pose", "pose"), ("mediapipe-pose", "vendor/mediapipe-pose"))
+    if (BASE_DIR / "frontend" / folder).is_dir()
+]
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 # Frames (and anything else stored through Django's storage API): the local filesystem by default;

@@ -17,6 +17,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("reference/", views.reference, name="reference"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SchemaApi.as_view(), name="schema"),
     # Swagger UI and ReDoc from our own static files (drf-spectacular-sidecar); the split view

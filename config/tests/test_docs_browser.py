@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from accounts.tests.factories import UserFactory
-from analyses.tests.test_admin_browser import CHROMIUM, Browser, admin_log_in
+from analyses.tests.test_admin_browser import CHROMIUM, admin_log_in, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="no headless Chromium")]
 
@@ -19,15 +19,9 @@ document.addEventListener('securitypolicyviolation', function (e) {
 
 
 @pytest.fixture
-def browser(tmp_path):
-    profile = tmp_path / "chromium-profile"
-    profile.mkdir()
-    instance = Browser(profile)
-    instance.page("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_VIOLATIONS})
-    try:
-        yield instance
-    finally:
-        instance.close()
+def browser(browser_page):
+    browser_page.add_init_script(RECORD_VIOLATIONS)
+    return browser_page
 
 
 @pytest.mark.parametrize(
@@ -39,7 +33,7 @@ def browser(tmp_path):
 )
 def test_it_renders_the_docs_with_no_policy_violation(transactional_db, live_server, browser, page, rendered):
     browser.goto(live_server.url + page)
-    browser.wait_for(rendered, timeout=30)
+    wait_until(browser, rendered, timeout=30)
     # ReDoc's menu shows Redocly's logo from their CDN: blocked on purpose (the page stays whole).
     blocked = {"img-src https://cdn.redoc.ly/redoc/logo-mini.svg"}
     assert [v for v in browser.evaluate("window.__violations") if v not in blocked] == []
@@ -48,5 +42,5 @@ def test_it_renders_the_docs_with_no_policy_violation(transactional_db, live_ser
 def test_it_renders_the_admin_with_no_policy_violation(transactional_db, live_server, browser):
     admin_log_in(browser, live_server.url, UserFactory(is_staff=True, is_superuser=True))
     browser.goto(f"{live_server.url}/admin/playlists/video/add/")
-    browser.wait_for("!!document.getElementById('video_form')")
+    browser.wait_for_selector("#video_form")
     assert browser.evaluate("window.__violations") == []

@@ -98,3 +98,17 @@ def test_every_response_carries_a_request_id_under_production_settings(productio
     base_url, _ = production_server
     _, headers, _ = get(f"{base_url}/healthz", **{"X-Request-ID": "probe-1"})
     assert headers["X-Request-ID"] == "probe-1"
+
+
+def test_the_practice_page_and_its_modules_and_mediapipe_are_served_under_production_settings(production_server):
+    base_url, static_root = production_server
+    if not (static_root / "mediapipe-pose" / "pose.js").exists():
+        pytest.skip("frontend/vendor not built (make frontend)")
+    status, _, page = get(f"{base_url}/")
+    assert status == 200
+    [app] = re.findall(rb'src="(/static/practice/app\.[0-9a-f]{12}\.js)"', page)
+    # The modules import each other by their plain names, and MediaPipe asks for its files by theirs.
+    for path in (app.decode(), "/static/practice/api.js", "/static/pose/pose-source.js"):
+        assert get(base_url + path)[0] == 200, path
+    status, headers, _ = get(f"{base_url}/static/mediapipe-pose/pose_solution_simd_wasm_bin.wasm")
+    assert status == 200 and headers["Content-Type"] == "application/wasm"
