@@ -108,6 +108,12 @@ class Analysis(models.Model):
             models.Index(fields=["status", "created_at"], name="analysis_status_created"),
             models.Index(fields=["session", "created_at"], name="analysis_session_created"),
             models.Index(fields=["created_at"], name="analysis_created"),
+            # The reports count the AI budget's fallbacks without reading every row's details.
+            models.Index(
+                fields=["created_at"],
+                name="analysis_budget_fallback",
+                condition=models.Q(status="completed", details__has_key="fallback"),
+            ),
         ]
 
     def __str__(self):

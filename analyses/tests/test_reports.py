@@ -159,9 +159,9 @@ def test_an_empty_range_gives_zeros_not_errors(db):
 def test_the_report_runs_a_bounded_number_of_queries(data, django_assert_max_num_queries):
     # Totals (with the percentiles on PostgreSQL), per day, bins, failures, top videos and their
     # details, deleted accounts' counts per day; elsewhere the percentiles add a count and one query
-    # per percentile. The AI budget adds three: its caps, today's and this month's spend, the top
-    # dancers by spend.
-    expected = (7 if connection.vendor == "postgresql" else 10) + 3
+    # per percentile. The AI budget adds four: its caps, today's and this month's spend, the top
+    # dancers by spend, the count of its fallbacks.
+    expected = (7 if connection.vendor == "postgresql" else 10) + 4
     with django_assert_max_num_queries(expected):
         reports.report_build(RANGE)
     with django_assert_max_num_queries(expected):

@@ -48,7 +48,7 @@ function renderReport(body, report, t, onLoop) {
     body.append(element("h3", t("worst")));
     const list = element("ul");
     for (const moment of report.worst_moments) {
-      const item = element("li", `${moment.start.toFixed(1)}–${moment.end.toFixed(1)} s: ${Math.round(moment.average_score)} (${(moment.body_parts ?? []).join(", ")}) `);
+      const item = element("li", `${moment.start.toFixed(1)}–${moment.end.toFixed(1)} s: ${Math.round(moment.average_score)} (${(moment.body_parts ?? []).map((p) => p.part ?? p).join(", ")}) `);
       const button = element("button", t("loopHere"), { type: "button" });
       button.addEventListener("click", () => onLoop(moment.start, moment.end));
       item.append(button);

@@ -132,7 +132,7 @@ def practice(browser, server, media):
         "**/api/v1/analyses/",
         lambda route: _submission(route, state),
     )
-    # Issue 14's endpoints, answered with their documented shapes until they land on main.
+    # The report and the board answered with fixed bodies where a scenario needs worst moments and rivals.
     page.route("**/api/v1/sessions/*/report/", lambda route: _fulfil_or_fall_back(route, state.report, REPORT))
     page.route("**/api/v1/videos/*/leaderboard/", lambda route: _fulfil_or_fall_back(route, state.report, BOARD))
     page.goto(f"/?player=file&src={CHOREOGRAPHY}&cadence=3&lang=en")
@@ -215,6 +215,10 @@ def test_it_registers_practises_and_shows_scored_analyses_pushed_over_the_websoc
     page.wait_for_selector("#session-figures")
     screenshot(page, "report")
     assert re.search(r"Analyses: [3-9]", page.locator("#session-figures").inner_text())
+    # The server's own session report (GET sessions/{id}/report/): its timeline and summary.
+    page.wait_for_selector("svg.timeline polyline")
+    assert page.locator("svg.timeline").get_attribute("aria-label").count(" s: ") >= 3
+    assert page.locator("p.summary").inner_text().strip()
     assert fresh.errors == []
 
 
