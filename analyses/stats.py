@@ -26,6 +26,7 @@ import zoneinfo
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Avg, Count, FloatField, Max, Q, Sum, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, NullIf, TruncDate
@@ -38,6 +39,8 @@ BODY_PARTS = ("left_arm", "right_arm", "left_leg", "right_leg", "torso", "head")
 SERIES_DAYS = 30
 WEAKEST_COUNT = 3
 VIDEOS_MAX = 100
+# A safety net: a change the count and the sum miss (scores swapped by one promotion) lasts this long.
+PERSONAL_BESTS_CACHE_SECONDS = 300
 
 
 class InvalidTimeZone(ValueError):
@@ -256,11 +259,14 @@ def user_stats(*, user, tz: tzinfo | None = None, now: datetime | None = None) -
         "daily": _daily_series(by_day, series_first),
         "videos": _videos(analyses, by_video),
         "weakest_body_parts": _weakest_parts(analyses, day_start(series_first, tz)),
-        "personal_bests": _personal_bests(user),
+        "personal_bests": _personal_bests(user, scores=(_sum(cells, "completed"), _sum(cells, "score_sum"))),
     }
 
 
-def _personal_bests(user) -> list[dict]:
+def _personal_bests(user, *, scores: tuple[int, int]) -> list[dict]:
+    """The coaching app's personal bests, computed again only when the dancer's scores change: a
+    completed analysis changes their count, a promoted re-analysis their sum."""
     from coaching.leaderboards import personal_bests  # the coaching app builds on these stats
 
-    return personal_bests(user=user)
+    key = f"personal-bests:{user.pk}:{scores[0]}:{scores[1]}"
+    return cache.get_or_set(key, lambda: personal_bests(user=user), PERSONAL_BESTS_CACHE_SECONDS)

@@ -5,6 +5,8 @@ import zoneinfo
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
@@ -205,6 +207,38 @@ def test_personal_bests_are_in_the_stats(auth_client, settings):
     ]
     assert bests[1]["video"]["title"] == first.title
     assert bests[1]["achieved_at"]
+
+
+def test_a_new_personal_best_shows_as_soon_as_its_analyses_complete(auth_client, settings):
+    settings.LEADERBOARD_MIN_ANALYSES = 3
+    user, video = auth_client.user, VideoFactory()
+    session_with(user, video, [70, 70, 70], started_at=timezone.now() - timedelta(days=1))
+    assert [b["score"] for b in auth_client.get("/api/v1/stats/").json()["personal_bests"]] == [70.0]
+
+    better = session_with(user, video, [90, 90, 90], started_at=timezone.now())
+
+    bests = auth_client.get("/api/v1/stats/").json()["personal_bests"]
+    assert [(b["score"], b["session_id"]) for b in bests] == [(90.0, str(better.pk))]
+
+
+def test_the_stats_reuse_the_personal_bests_while_the_scores_stay_the_same(auth_client, settings):
+    settings.LEADERBOARD_MIN_ANALYSES = 3
+    session_with(auth_client.user, VideoFactory(), [70, 70, 70])
+    with CaptureQueriesContext(connection) as first:
+        auth_client.get("/api/v1/stats/")
+    with CaptureQueriesContext(connection) as again:
+        auth_client.get("/api/v1/stats/")
+    assert len(again.captured_queries) == len(first.captured_queries) - 2  # the bests and their videos
+
+
+def test_a_promoted_score_changes_the_personal_best_at_once(auth_client, settings):
+    settings.LEADERBOARD_MIN_ANALYSES = 3
+    session = session_with(auth_client.user, VideoFactory(), [70, 70, 70])
+    assert [b["score"] for b in auth_client.get("/api/v1/stats/").json()["personal_bests"]] == [70.0]
+
+    Analysis.objects.filter(pk=session.analyses.first().pk).update(score=100)  # as a promotion writes it
+
+    assert [b["score"] for b in auth_client.get("/api/v1/stats/").json()["personal_bests"]] == [80.0]
 
 
 def test_period_start_of_all_time_is_none():
