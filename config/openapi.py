@@ -25,6 +25,8 @@ class ErrorCode401Enum(models.TextChoices):
     USER_INACTIVE = "user_inactive"
     PASSWORD_CHANGED = "password_changed"  # noqa: S105
     INVALID_CREDENTIALS = "invalid_credentials"
+    # A hosted provider's token for an account the dancer deleted (docs/your-data.md).
+    ACCOUNT_DELETED = "account_deleted"
 
 
 class ErrorCode503Enum(models.TextChoices):

@@ -1007,9 +1007,10 @@ export interface components {
          *     * `user_inactive` - User Inactive
          *     * `password_changed` - Password Changed
          *     * `invalid_credentials` - Invalid Credentials
+         *     * `account_deleted` - Account Deleted
          * @enum {string}
          */
-        ErrorCode401Enum: "authentication_failed" | "not_authenticated" | "token_not_valid" | "bad_authorization_header" | "user_not_found" | "user_inactive" | "password_changed" | "invalid_credentials";
+        ErrorCode401Enum: "authentication_failed" | "not_authenticated" | "token_not_valid" | "bad_authorization_header" | "user_not_found" | "user_inactive" | "password_changed" | "invalid_credentials" | "account_deleted";
         /**
          * @description * `permission_denied` - Permission Denied
          * @enum {string}
