@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from django.conf import settings
 from django.core.cache import caches
 from rest_framework.test import APIClient
 
@@ -13,10 +14,12 @@ from bench.fake_gemini import FakeGemini
 def pytest_collection_modifyitems(config, items):
     # The services half of `make test` sets SERVICES=1 with DATABASE_URL and REDIS_URL.
     if os.environ.get("SERVICES") == "1":
-        return
-    skip = pytest.mark.skip(reason="needs PostgreSQL, Redis and a worker: run by the services half of `make test`")
+        marker, skip = "embedded", pytest.mark.skip(reason="runs in the embedded half of `make test`")
+    else:
+        marker = "services"
+        skip = pytest.mark.skip(reason="needs PostgreSQL, Redis and a worker: run by the services half of `make test`")
     for item in items:
-        if "services" in item.keywords:
+        if item.get_closest_marker(marker):
             item.add_marker(skip)
 
 
@@ -195,7 +198,7 @@ def browser_page(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium"),
+            executable_path=settings.CHROMIUM_BINARY,
             args=["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],  # CI runs as root
         )
         try:

@@ -599,3 +599,7 @@ LOGGING = {
         },
     },
 }
+
+# --- Tests ------------------------------------------------------------------
+# The browser tests drive Debian's Chromium; they skip themselves where it is absent.
+CHROMIUM_BINARY = env_str("CHROMIUM_BINARY", "/usr/bin/chromium")

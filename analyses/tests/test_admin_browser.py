@@ -12,6 +12,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.tests.factories import PASSWORD, UserFactory
@@ -20,7 +21,7 @@ from analyses.models import Analysis
 from analyses.tests.factories import VideoFactory
 from analyses.tests.stats_factories import analysis_at
 
-CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
+CHROMIUM = settings.CHROMIUM_BINARY
 
 pytestmark = [
     pytest.mark.browser,

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from django.conf import settings
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
+CHROMIUM = settings.CHROMIUM_BINARY
 ARTIFACTS = ROOT / "test-artifacts"
 # The analysis limit of the test server: three frames a minute, so the fourth is a real 429.
 ANALYSIS_LIMIT = "3/m"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 import time
 
@@ -22,7 +21,7 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(chromium_skip_reason() is not None, reason=chromium_skip_reason() or ""),
     # The server under test is self-contained (its own SQLite, no Redis): once is enough.
-    pytest.mark.skipif(os.environ.get("SERVICES") == "1", reason="runs in the embedded half of make test"),
+    pytest.mark.embedded,
 ]
 
 VIDEO_URL = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
