@@ -44,6 +44,8 @@ class OutputSerializer(serializers.Serializer):
 
 
 class AnalysisVideoSerializer(OutputSerializer):
+    """The video an analysis belongs to."""
+
     # Plain Serializer, not ModelSerializer: it is built on every response of the hot path.
     id = serializers.IntegerField(read_only=True)
     youtube_id = serializers.CharField(read_only=True)
@@ -170,6 +172,9 @@ class AnalysisErrorSerializer(serializers.Serializer):
 
 
 class AnalysisSerializer(OutputSerializer):
+    """One analysis of a frame: its status and, once completed, the score, the feedback and
+    `details`; once failed, `error` with a stable code."""
+
     # Plain Serializer with explicit fields: ModelSerializer rebuilds its fields per response.
     id = serializers.UUIDField(read_only=True)
     session_id = serializers.UUIDField(read_only=True)

@@ -498,12 +498,8 @@ export interface components {
             detail: string;
         };
         /**
-         * @description A read-only serializer whose fields are bound once per class, not per instance.
-         *
-         *     DRF deep-copies every declared field each time a serializer is created: for one analysis that
-         *     was most of the cost of rendering it (the submission's response, its live event). These
-         *     serializers only read attributes and no field of theirs depends on the request or `context`,
-         *     so the fields of one bare instance serve every instance and thread (public Field API only).
+         * @description One analysis of a frame: its status and, once completed, the score, the feedback and
+         *     `details`; once failed, `error` with a stable code.
          */
         Analysis: {
             /** Format: uuid */
@@ -880,14 +876,7 @@ export interface components {
             code: "blank" | "invalid" | "invalid_youtube_url" | "max_length" | "null" | "null_characters_not_allowed" | "required" | "surrogate_characters_not_allowed";
             detail: string;
         };
-        /**
-         * @description A read-only serializer whose fields are bound once per class, not per instance.
-         *
-         *     DRF deep-copies every declared field each time a serializer is created: for one analysis that
-         *     was most of the cost of rendering it (the submission's response, its live event). These
-         *     serializers only read attributes and no field of theirs depends on the request or `context`,
-         *     so the fields of one bare instance serve every instance and thread (public Field API only).
-         */
+        /** @description The video an analysis belongs to. */
         AnalysisVideo: {
             readonly id: number;
             readonly youtube_id: string;
