@@ -113,13 +113,13 @@ def generate(database: str, *, users: int, analyses: int, heavy: int, days: int,
             # Users: ids 1..users; user 1 is the heavy dancer, plus one staff user.
             with cur.copy(
                 "COPY accounts_user (id, password, is_superuser, username, first_name, last_name, is_staff, "
-                "is_active, date_joined, email, language, created_at, updated_at) FROM STDIN"
+                "is_active, date_joined, email, language, created_at, updated_at, keep_frames) FROM STDIN"
             ) as copy:
                 for i in range(1, users + 1):
                     email = HEAVY_EMAIL if i == 1 else f"dancer{i}@bench.example.com"
-                    copy.write_row((i, "!", False, f"bench{i}", "", "", False, True, now, email, "ja", now, now))
+                    copy.write_row((i, "!", False, f"bench{i}", "", "", False, True, now, email, "ja", now, now, True))
                 copy.write_row(
-                    (users + 1, "!", True, "benchstaff", "", "", True, True, now, STAFF_EMAIL, "en", now, now)
+                    (users + 1, "!", True, "benchstaff", "", "", True, True, now, STAFF_EMAIL, "en", now, now, True)
                 )
             cur.execute(
                 "SELECT setval(pg_get_serial_sequence('accounts_user', 'id'), (SELECT max(id) FROM accounts_user))"
