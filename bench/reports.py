@@ -4,7 +4,8 @@ Measures, in one process through Django's full request stack (middleware, auth, 
 no network), on the database bench/gen_analyses.py fills:
 - the admin reports page for the last 30 days (GET /admin/reports/ as staff): median server
   time, target <= 1 s; and report_build() alone;
-- GET /api/v1/stats/ for the dancer with 10,000 analyses: median, target <= 50 ms;
+- GET /api/v1/stats/ for the dancer with 10,000 analyses: median, and with a cold cache (the
+  first after a practice: personal bests computed again), target <= 50 ms;
 - the reports page and the stats again over HTTP under `make serve` (the production server);
 - the history endpoint's first page for that dancer (GET /api/v1/analyses/) against a bare
   Django view returning the same 10 rows as JSON, interleaved in the same run: requests per
@@ -174,6 +175,7 @@ def main():
 
     django.setup()
     from django.conf import settings
+    from django.core.cache import cache
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
@@ -219,6 +221,11 @@ def main():
     api = Client(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(heavy).access_token}")
     timed(api, "get", "/api/v1/stats/", 3)
     stats_times = timed(api, "get", "/api/v1/stats/", args.stats_rounds)
+    # The first stats after a practice: nothing cached, the personal bests computed again.
+    cold_stats = []
+    for _ in range(args.rounds):
+        cache.clear()
+        cold_stats += timed(api, "get", "/api/v1/stats/", 1)
 
     # History endpoint vs the bare view, interleaved so drift hits both alike.
     bare = Client()
@@ -238,14 +245,17 @@ def main():
     )
 
     page_ok = statistics.median(page) <= 1.0 and statistics.median(served_page) <= 1.0
-    stats_ok = statistics.median(stats_times) <= 0.050 and statistics.median(served_stats) <= 0.050
+    stats_ok = all(statistics.median(t) <= 0.050 for t in (stats_times, cold_stats, served_stats))
     ratio = rps_history / rps_bare
     print()
     print(
         f"reports page, 30 days     median {ms(page)} (report_build alone {ms(build)})   target <= 1000 ms: "
         f"{'ok' if page_ok else 'MISSED'}"
     )
-    print(f"GET /api/v1/stats/        median {ms(stats_times)}   target <= 50 ms: {'ok' if stats_ok else 'MISSED'}")
+    print(
+        f"GET /api/v1/stats/        median {ms(stats_times)}, cold cache {ms(cold_stats)}   target <= 50 ms: "
+        f"{'ok' if stats_ok else 'MISSED'}"
+    )
     print(f"under make serve (HTTP)   reports page median {ms(served_page)}, stats median {ms(served_stats)}")
     print(f"history first page        median {ms(history)} = {rps_history:.0f} req/s")
     print(f"bare Django JSON view     median {ms(baseline)} = {rps_bare:.0f} req/s")
