@@ -36,6 +36,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import harness  # noqa: E402
+
 TARGET_PER_S = 5000.0
 FPS = 30
 TRACK_SECONDS = 60.0
@@ -60,9 +63,7 @@ def django_setup(database: str | None, workdir: Path) -> str:
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     os.environ.pop("REDIS_URL", None)
     if database:
-        from bench.harness import database_recreate
-
-        database_recreate(database)
+        harness.database_recreate(database)
         os.environ["DATABASE_URL"] = database
     else:
         os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
@@ -155,13 +156,6 @@ def rate(call, frames) -> tuple[float, float]:
     return len(frames) / (time.thread_time() - cpu), len(frames) / (time.perf_counter() - wall)
 
 
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
 def pin_to_one_core() -> str:
     try:
         cpu = min(os.sched_getaffinity(0))
@@ -202,7 +196,8 @@ def report(found: dict, startup: dict, pinned: str, load_before: float) -> None:
     runs = found["runs"]
     median = {name: statistics.median(r[0] for r in rs) for name, rs in runs.items()}
     print("pose analyzer benchmark: full analyses of new dancer frames, steady state")
-    print(f"  cpu: {cpu_model()} ({pinned}; load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after)")
+    load = f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
+    print(f"  cpu: {harness.machine()} ({pinned}; {load})")
     print(f"  python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}")
     print(f"  reference: {TRACK_SECONDS:.0f} s at {FPS} fps in {found['vendor']}; window +-{TOLERANCE:.0f} s")
     print(f"  frames per run: {found['frames']}; runs: {len(runs['worker'])}, interleaved; frames per CPU second:")

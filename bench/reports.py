@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import harness  # noqa: E402
 from bench.gen_analyses import (  # noqa: E402
     COVERING_INDEXES,
     DEFAULT_DATABASE,
@@ -38,17 +39,6 @@ from bench.gen_analyses import (  # noqa: E402
     bench_env,
     ensure_reports_index,
 )
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
 
 # A URLconf of the project's URLs plus the bare baseline view.
 urlpatterns: list = []
@@ -198,7 +188,7 @@ def main():
     with connection.cursor() as cur:
         cur.execute("SHOW server_version")
         pg_version = cur.fetchone()[0]
-    print(f"CPU: {cpu_model()} ({os.cpu_count()} cores); PostgreSQL {pg_version}; Python {platform.python_version()}")
+    print(f"CPU: {harness.machine()}; PostgreSQL {pg_version}; Python {platform.python_version()}")
     print(f"data: {total:,} analyses, {User.objects.count():,} users; stats dancer has {heavy_count:,} analyses")
     last30 = Analysis.objects.filter(reports.DateRange.last_days().q()).count()
     with connection.cursor() as cur:
