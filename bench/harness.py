@@ -181,6 +181,21 @@ def request(method: str, url: str, body=None, token: str | None = None, timeout:
     return status, parsed, headers
 
 
+def wait_listening(proc: subprocess.Popen, port: int, timeout: float = 60) -> None:
+    """Until the process listens on the loopback port; raises if it exits first or is too slow."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited at start-up (code {proc.returncode})")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not listen within {timeout:.0f} s") from None
+            time.sleep(0.1)
+
+
 def wait_http(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

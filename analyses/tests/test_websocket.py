@@ -9,11 +9,8 @@ with the `websockets` client.
 import asyncio
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,6 +24,7 @@ from analyses.failure_messages import failure_message
 from analyses.live import analysis_changed_publish
 from analyses.models import Analysis
 from analyses.tests.factories import AnalysisFactory, PracticeSessionFactory, submission
+from bench import harness
 from config.asgi import application
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -312,12 +310,6 @@ def test_a_submission_over_rest_pushes_pending_processing_completed_in_eager_mod
 # --- a real server, a real worker, a real client (services run) -------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def asgi_server(make_worker, settings, tmp_path):
     """`make serve`'s command (scripts/serve: gunicorn with uvicorn workers on config.asgi) on a free
@@ -326,7 +318,7 @@ def asgi_server(make_worker, settings, tmp_path):
 
     db = connection.settings_dict
     database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    port = free_port()
+    port = harness.free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -347,25 +339,10 @@ def asgi_server(make_worker, settings, tmp_path):
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 90  # migrate and collectstatic first
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError("the server exited at start-up")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the server did not listen within 90 s") from None
-                time.sleep(0.1)
+        harness.wait_listening(proc, port, timeout=90)  # migrate and collectstatic first
         yield f"127.0.0.1:{port}"
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        harness.stop(proc, timeout=15)
 
 
 @pytest.mark.services

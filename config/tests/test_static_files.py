@@ -2,15 +2,14 @@
 
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from bench import harness
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,12 +20,6 @@ PRODUCTION_ENV = {
     "SECURE_SSL_REDIRECT": "false",
     "LOG_LEVEL": "WARNING",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -47,25 +40,16 @@ def production_server(tmp_path_factory):
     assert collected.returncode == 0, collected.stderr
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True,
                    capture_output=True, timeout=180)  # fmt: skip
-    port = free_port()
+    port = harness.free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT, env=env, start_new_session=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, "uvicorn exited"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "uvicorn did not listen"
-                time.sleep(0.1)
+        harness.wait_listening(proc, port, timeout=30)
         yield f"http://127.0.0.1:{port}", base / "static"
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=15)
+        harness.stop(proc, timeout=15)
 
 
 def get(url, **headers):

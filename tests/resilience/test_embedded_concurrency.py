@@ -6,8 +6,6 @@ at once saw more than half of their writes answered 503 ("database is locked").
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import threading
 import time
@@ -18,6 +16,7 @@ from collections import Counter
 import pytest
 
 from analyses.tests.factories import submission
+from bench import harness
 
 DANCERS = 20
 pytestmark = pytest.mark.skipif(
@@ -25,16 +24,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def make_run_server(tmp_path):
     """`make run` on a fresh SQLite file: migrate, then uvicorn on a free loopback port."""
-    port = free_port()
+    port = harness.free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_TASK_ALWAYS_EAGER")}
     env.update(
         SQLITE_PATH=str(tmp_path / "db.sqlite3"),
@@ -62,12 +55,7 @@ def make_run_server(tmp_path):
                 time.sleep(0.5)
         yield base
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        harness.stop(proc, timeout=15)
 
 
 def call(method: str, url: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:

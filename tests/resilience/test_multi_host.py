@@ -28,6 +28,7 @@ from accounts.tests.factories import UserFactory
 from analyses.models import Analysis
 from analyses.services import maintenance
 from analyses.tests.factories import frame_b64
+from bench import harness
 from bench.fake_gemini import FakeGemini
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -124,23 +125,12 @@ def hosts(tmp_path, s3_endpoint, settings):
         procs.append(proc)
         return proc, home
 
-    def stop_all():
-        for proc in procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-    start.stop_all = stop_all
+    start.stop_all = lambda: harness.stop(*procs)
     try:
         yield start
     finally:
         app.conf.task_always_eager = previous
-        stop_all()
+        start.stop_all()
         app.control.purge()
 
 
