@@ -37,6 +37,7 @@ class Preflight:
 
     total: int = 0
     gemini_without_key: int = 0
+    gemini_without_input: int = 0  # no frame any more (purged, or not kept) and no keypoints
     pose_without_keypoints: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -53,7 +54,8 @@ def _limited(queryset, limit: int | None):
 
 
 def reanalyze_preflight(*, queryset, to_provider: str | None = None, limit: int | None = None) -> Preflight:
-    """Check that each selected analysis's target analyzer can run: Gemini needs a key, pose needs keypoints."""
+    """Check that each selected analysis's target analyzer can run: Gemini needs a key and the frame or
+    the keypoints, pose needs keypoints."""
     rows = _limited(queryset, limit)
     report = Preflight(total=rows.count())
     to_gemini = Q() if to_provider == "gemini" else Q(provider="gemini")
@@ -62,12 +64,20 @@ def reanalyze_preflight(*, queryset, to_provider: str | None = None, limit: int 
         to_gemini = to_pose = Q(pk__in=[])
     if not settings.GEMINI_API_KEY and to_provider != "pose":
         report.gemini_without_key = rows.filter(to_gemini).count()
+    if to_provider != "pose":
+        report.gemini_without_input = rows.filter(to_gemini, frame="", keypoints__isnull=True).count()
     if to_provider != "gemini":
         report.pose_without_keypoints = rows.filter(to_pose, keypoints__isnull=True).count()
     if report.gemini_without_key:
         report.problems.append(
             f"{report.gemini_without_key} of {report.total} analyses would run on gemini, but no Gemini API key "
             "is set (GEMINI_API_KEY): each would fail with gemini_not_configured."
+        )
+    if report.gemini_without_input:
+        report.problems.append(
+            f"{report.gemini_without_input} of {report.total} analyses would run on gemini, but their frames are "
+            "gone (past FRAME_RETENTION_DAYS, or the dancer keeps none) and they have no keypoints: each would "
+            "fail with frame_required."
         )
     if report.pose_without_keypoints:
         report.problems.append(

@@ -149,10 +149,21 @@ def test_preflight_refuses_a_pose_rerun_of_analyses_without_keypoints(analyzer):
     assert AnalysisRevision.objects.count() == 0 and analyzer.calls == []
 
 
+def test_preflight_refuses_a_gemini_rerun_of_analyses_whose_frame_is_gone_and_that_have_no_keypoints(
+    analyzer, settings
+):
+    settings.GEMINI_API_KEY = "key"
+    old_analysis(provider="gemini", keypoints=None, frame="")
+    old_analysis(provider="gemini", frame="")  # its keypoints still give Gemini the pose figures
+    with pytest.raises(CommandError, match=r"1 of 2 analyses would run on gemini, but their frames are gone"):
+        call_command("reanalyze", "--to-provider", "gemini")
+    assert AnalysisRevision.objects.count() == 0 and analyzer.calls == []
+
+
 def test_preflight_counts_each_analysis_by_its_own_provider(settings):
     settings.GEMINI_API_KEY = ""
     old_analysis(provider="gemini")
-    old_analysis(provider="gemini", keypoints=None)
+    old_analysis(provider="gemini", keypoints=None, frame="frames/kept.jpg")
     old_analysis(provider="pose", keypoints=None)
     old_analysis()
     report = trials.reanalyze_preflight(queryset=Analysis.objects.all())
