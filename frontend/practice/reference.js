@@ -34,6 +34,12 @@ function trackOf(video, source, canvas) {
   const track = [];
   let frames = 0;
   return new Promise((resolve, reject) => {
+    // The next frame can arrive before play() has settled: its pause() then rejects that play()
+    // with an AbortError, which is this loop working, not a failure (only real errors stop it).
+    const play = () =>
+      video.play().catch((error) => {
+        if (error.name !== "AbortError") reject(error);
+      });
     async function onFrame(_, metadata) {
       video.pause();
       frames += 1;
@@ -48,12 +54,12 @@ function trackOf(video, source, canvas) {
       $("found").textContent = String(track.length);
       if (video.ended) return resolve(track);
       video.requestVideoFrameCallback(onFrame);
-      video.play().catch(reject);
+      play();
     }
     video.addEventListener("ended", () => resolve(track), { once: true });
     video.addEventListener("error", () => reject(new Error("The file cannot be played by this browser.")), { once: true });
     video.requestVideoFrameCallback(onFrame);
-    video.play().catch(reject);
+    play();
   });
 }
 
