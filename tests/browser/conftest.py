@@ -97,6 +97,8 @@ def server_env(tmp_path_factory):
         "DEBUG": "true",
         "LOG_LEVEL": "WARNING",
         "RATELIMIT_ANALYSIS_USER": ANALYSIS_LIMIT,
+        # Every scenario registers a new dancer from 127.0.0.1: more than the default 10 an hour.
+        "RATELIMIT_REGISTER_IP": "100/h",
         "GEMINI_API_KEY": "",
     }
 

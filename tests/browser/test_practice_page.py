@@ -144,8 +144,7 @@ def practice(browser, server, media):
 def fresh(practice, request):
     """A new dancer on the shared page; a screenshot when the scenario fails."""
     page = practice.page
-    if page.get_by_role("button", name="Sign out").is_visible():
-        page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     practice.block_socket = practice.answer_pending = practice.report = False
     practice.submissions = "real"
     for seen in (practice.errors, practice.pushed, practice.waited, practice.throttled):
@@ -154,6 +153,15 @@ def fresh(practice, request):
     if getattr(request.node, "call_failed", False):
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-failed.png"), full_page=True)
+    # Signing out stops the camera and the pose loop: MediaPipe on a software GPU would otherwise
+    # keep a core busy through the scenarios that follow in other pages and browsers.
+    sign_out(page)
+
+
+def sign_out(page) -> None:
+    if page.get_by_role("button", name="Sign out").is_visible():
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_selector("#auth:visible")
 
 
 PASSWORD = "a-long-dance-password"
