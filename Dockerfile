@@ -2,7 +2,8 @@
 FROM node:20-slim AS frontend
 WORKDIR /frontend
 COPY frontend/package.json frontend/package-lock.json frontend/copy-vendor.sh ./
-RUN npm ci --no-audit --no-fund --loglevel=error && sh copy-vendor.sh
+# --omit=dev: axe-core, the browser tests' accessibility checker, has no place in the image.
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error && sh copy-vendor.sh
 
 FROM python:3.11-slim AS base
 

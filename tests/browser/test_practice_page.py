@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, chromium_skip_reason, manage
+from tests.browser.conftest import ARTIFACTS, ROOT, chromium_skip_reason, manage
 
 pytestmark = [
     pytest.mark.browser,
@@ -165,6 +165,8 @@ def sign_out(page) -> None:
 
 
 PASSWORD = "a-long-dance-password"
+# axe-core, the accessibility engine, from the frontend's dev dependencies (`make frontend` installs it).
+AXE = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def register_and_pick(page, video_url: str = VIDEO_URL) -> str:
@@ -443,4 +445,38 @@ def test_it_says_when_the_server_is_unreachable_or_an_analysis_failed_and_never_
     assert "Both shoulders must be visible" in page.locator("#status").inner_text()
     assert page.locator("#score").inner_text() == "–"
     assert int(page.locator("#count").inner_text()) == 0
+    assert fresh.errors == []
+
+
+def serious_accessibility_violations(page) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is now, one line each."""
+    if not AXE.exists():
+        pytest.skip(f"axe-core not installed at {AXE}: run `make frontend` (make test does)")
+    # Evaluated by the browser's debugger, as Playwright does: the page's policy allows no inline script.
+    if not page.evaluate("() => 'axe' in window"):
+        page.evaluate("() => {" + AXE.read_text() + "\n}")
+    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']}: {[n['target'] for n in v['nodes']]}"
+        for v in results["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]
+
+
+def test_it_has_no_serious_accessibility_violations_signed_out_practising_or_in_the_report(fresh, screenshot):
+    page = fresh.page
+    assert serious_accessibility_violations(page) == [], "the sign-in form"
+    page.get_by_role("button", name="New here? Create an account").click()
+    assert serious_accessibility_violations(page) == [], "the registration form"
+    page.get_by_role("button", name="I have an account").click()
+
+    register_and_practise(page)
+    wait_for_completed(page, 1)
+    screenshot(page, "practising")
+    assert serious_accessibility_violations(page) == [], "practising, a score shown"
+
+    page.get_by_role("button", name="End practice").click()
+    # The figures, the report and the leaderboard are drawn in one step, once all three have answered.
+    page.wait_for_selector("#session-figures")
+    assert serious_accessibility_violations(page) == [], "the report"
     assert fresh.errors == []
