@@ -42,13 +42,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def astronaut_y4m(path: Path, frames: int = 5) -> Path:
-    """A short 640x480 Y4M video (4:2:0, full-range YCbCr) of the astronaut, for Chromium's fake camera."""
-    from skimage import data
-
-    photo = Image.fromarray(data.astronaut()).resize((480, 480))
-    canvas = Image.new("RGB", (640, 480), (40, 40, 40))
-    canvas.paste(photo, (80, 0))
+def y4m(path: Path, canvas: Image.Image, frames: int = 5) -> Path:
+    """A short 640x480 Y4M video (4:2:0, full-range YCbCr) of one picture, for Chromium's fake camera."""
     y, cb, cr = (np.asarray(plane) for plane in canvas.convert("YCbCr").split())
     half = (320, 240)
     u = np.asarray(Image.fromarray(cb).resize(half))
@@ -56,6 +51,21 @@ def astronaut_y4m(path: Path, frames: int = 5) -> Path:
     frame = b"FRAME\n" + y.tobytes() + u.tobytes() + v.tobytes()
     path.write_bytes(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n" + frame * frames)
     return path
+
+
+def astronaut_y4m(path: Path, frames: int = 5) -> Path:
+    """The astronaut (a real photograph: MediaPipe finds her pose) on a dark grey backdrop."""
+    from skimage import data
+
+    photo = Image.fromarray(data.astronaut()).resize((480, 480))
+    canvas = Image.new("RGB", (640, 480), (40, 40, 40))
+    canvas.paste(photo, (80, 0))
+    return y4m(path, canvas, frames)
+
+
+def empty_room_y4m(path: Path, frames: int = 5) -> Path:
+    """The same backdrop with nobody in front of it: an empty room."""
+    return y4m(path, Image.new("RGB", (640, 480), (40, 40, 40)), frames)
 
 
 def astronaut_png_data_url() -> str:
@@ -82,7 +92,11 @@ def silent_wav(path: Path, seconds: int = 120) -> Path:
 @pytest.fixture(scope="module")
 def media(tmp_path_factory):
     folder = tmp_path_factory.mktemp("media")
-    return {"camera": astronaut_y4m(folder / "astronaut.y4m"), "choreography": silent_wav(folder / "silence.wav")}
+    return {
+        "camera": astronaut_y4m(folder / "astronaut.y4m"),
+        "empty_room": empty_room_y4m(folder / "empty-room.y4m"),
+        "choreography": silent_wav(folder / "silence.wav"),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -142,26 +156,37 @@ def server(server_env):
             proc.wait()
 
 
+def launch(playwright, camera: Path):
+    """Debian's Chromium, headless, its fake webcam playing `camera` (a Y4M file) in a loop."""
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--headless=new",
+            # Software WebGL: MediaPipe's graph needs a GL context and these machines have no GPU.
+            "--use-angle=swiftshader",
+            "--enable-unsafe-swiftshader",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={camera}",
+            "--autoplay-policy=no-user-gesture-required",
+            "--no-sandbox",  # CI runs as root
+        ],
+    )
+
+
 @pytest.fixture(scope="module")
-def browser(media):
+def playwright():
+    # One driver per module: Playwright's sync API allows only one running in a thread.
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless=new",
-                # Software WebGL: MediaPipe's graph needs a GL context and these machines have no GPU.
-                "--use-angle=swiftshader",
-                "--enable-unsafe-swiftshader",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={media['camera']}",
-                "--autoplay-policy=no-user-gesture-required",
-                "--no-sandbox",  # CI runs as root
-            ],
-        )
+    with sync_playwright() as instance:
         yield instance
-        instance.close()
+
+
+@pytest.fixture(scope="module")
+def browser(playwright, media):
+    instance = launch(playwright, media["camera"])
+    yield instance
+    instance.close()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, ROOT, chromium_skip_reason, manage
+from tests.browser.conftest import ARTIFACTS, ROOT, chromium_skip_reason, launch, manage
 
 pytestmark = [
     pytest.mark.browser,
@@ -480,3 +480,43 @@ def test_it_has_no_serious_accessibility_violations_signed_out_practising_or_in_
     page.wait_for_selector("#session-figures")
     assert serious_accessibility_violations(page) == [], "the report"
     assert fresh.errors == []
+
+
+@pytest.fixture
+def empty_room(playwright, media):
+    """A second Chromium whose fake camera films an empty room (the flag is per browser, not per page)."""
+    instance = launch(playwright, media["empty_room"])
+    yield instance
+    instance.close()
+
+
+def test_it_says_no_person_is_visible_and_sends_no_frame_when_nobody_is_in_view(
+    empty_room, server, server_env, media, screenshot
+):
+    context = empty_room.new_context(base_url=server, permissions=["camera"])
+    page = context.new_page()
+    submitted = []
+    page.on("request", lambda r: submitted.append(r.url) if r.method == "POST" and "/analyses/" in r.url else None)
+    page.route(f"**{CHOREOGRAPHY}", lambda route: _serve_media(route, media["choreography"]))
+    page.goto(f"/?player=file&src={CHOREOGRAPHY}&cadence=3&lang=en")
+    page.wait_for_selector("body[data-ready=true]")
+    email = register_and_practise(page)
+
+    page.wait_for_selector("#status:has-text('No person visible')", timeout=RESULTS_TIMEOUT_MS)
+    # Two more frames' time with the video playing: still nobody, still nothing sent.
+    page.wait_for_timeout(6500)
+    screenshot(page, "no-person")
+    assert "No person visible" in page.locator("#status").inner_text()
+    assert page.locator("#score").inner_text() == "–"
+    assert page.locator("#count").inner_text() == "0"
+    assert submitted == []
+    # The server's own records agree: this dancer has no analysis and no practice session.
+    counts = manage(
+        server_env,
+        "shell",
+        "-c",
+        "from django.contrib.auth import get_user_model; "
+        f"u = get_user_model().objects.get(email='{email}'); print(u.analyses.count(), u.practice_sessions.count())",
+    )
+    assert counts.stdout.decode().split()[-2:] == ["0", "0"]
+    context.close()
