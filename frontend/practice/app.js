@@ -1,7 +1,7 @@
 // The practice page: the reference client of the public API (docs/frontend.md walks through it).
 
 import { ApiError, createApi } from "./api.js";
-import { captureFrame, openCamera, poseSource, startPoseLoop } from "./camera.js";
+import { captureFrame, openCamera, poseAvailable, poseSource, startPoseLoop } from "./camera.js";
 import { language, setLanguage, t } from "./i18n.js";
 import { createLive } from "./live.js";
 import { createVideoElementPlayer, createYouTubePlayer } from "./player.js";
@@ -176,6 +176,8 @@ async function startCamera() {
   } catch {
     return say(t("cameraRefused"), "error");
   }
+  // The camera and the video still work for dancing along; no frame is sent without landmarks.
+  if (!poseAvailable()) return say(t("poseUnavailable"), "error");
   say(t("loadingPose"));
   try {
     const source = await poseSource(document.body.dataset.mediapipe);
@@ -338,6 +340,7 @@ async function main() {
       say(t("offline"), "error");
     }
   }
+  if (!poseAvailable() && !state.user) say(t("poseUnavailable"), "error");
   document.body.dataset.ready = "true";
 }
 

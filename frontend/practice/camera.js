@@ -82,8 +82,20 @@ export function startPoseLoop({ source, video, canvas }) {
 
 let loading = null;
 
+// MediaPipe's files are copied by `make frontend`, which goes on without npm: then pose.js is
+// missing, the page has no window.Pose, and pose detection is unavailable (everything else works).
+export const poseAvailable = () => typeof globalThis.Pose === "function";
+
+export class PoseUnavailableError extends Error {
+  constructor() {
+    super("Pose detection is unavailable: this server has no MediaPipe files (run make frontend).");
+    this.name = "PoseUnavailableError";
+  }
+}
+
 // The page's one pose source, created at first use.
 export function poseSource(assetBase) {
+  if (!poseAvailable()) return Promise.reject(new PoseUnavailableError());
   loading ??= createPoseSource({ assetBase }).catch((error) => {
     loading = null;
     throw error;

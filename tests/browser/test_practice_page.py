@@ -520,3 +520,25 @@ def test_it_says_no_person_is_visible_and_sends_no_frame_when_nobody_is_in_view(
     )
     assert counts.stdout.decode().split()[-2:] == ["0", "0"]
     context.close()
+
+
+def test_it_says_plainly_when_pose_detection_is_unavailable_and_the_rest_still_works(browser, server, media):
+    context = browser.new_context(base_url=server, permissions=["camera"])
+    page = context.new_page()
+    # The server as `make run` leaves it without npm: no MediaPipe files under /static/.
+    page.route("**/static/mediapipe-pose/**", lambda route: route.fulfill(status=404))
+    page.route(f"**{CHOREOGRAPHY}", lambda route: _serve_media(route, media["choreography"]))
+    submitted = []
+    page.on("request", lambda r: submitted.append(r.url) if r.method == "POST" and "/analyses/" in r.url else None)
+    page.goto(f"/?player=file&src={CHOREOGRAPHY}&cadence=3&lang=en")
+    page.wait_for_selector("body[data-ready=true]")
+    assert "Pose detection is unavailable" in page.locator("#status").inner_text()
+
+    register_and_pick(page)
+    page.wait_for_selector("#status:has-text('Pose detection is unavailable')")
+    page.wait_for_selector("#play:enabled")
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_timeout(3500)  # one cadence with the video playing: nothing to send
+    assert page.locator("video.player-media").evaluate("v => v.currentTime") > 0
+    assert submitted == [] and page.locator("#score").inner_text() == "–"
+    context.close()
