@@ -395,23 +395,23 @@ def test_staff_record_a_reference_track_from_a_file_and_the_dancer_is_scored_aga
         "from django.contrib.auth import get_user_model; get_user_model().objects.create_user("
         f"username='coach', email='coach@example.com', password='{PASSWORD}', is_staff=True)",
     )
-    context = browser.new_context(base_url=server)
-    staff = context.new_page()
-    staff.goto("about:blank")
-    webm = base64.b64decode(staff.evaluate(RECORD_WEBM, [astronaut_png_data_url(), 8]))
-    staff.goto("/reference/")
-    staff.wait_for_selector("body[data-ready=true]")
-    staff.get_by_label("Email").fill("coach@example.com")
-    staff.get_by_label("Password").fill(PASSWORD)
-    staff.get_by_role("button", name="Sign in").click()
-    staff.get_by_label("YouTube URL of the choreography").fill(REFERENCE_VIDEO_URL)
-    staff.set_input_files("#file", files=[{"name": "choreography.webm", "mimeType": "video/webm", "buffer": webm}])
-    staff.get_by_role("button", name="Record and upload").click()
-    # Done or given up: a failed recording says so at once rather than after the whole timeout.
-    staff.wait_for_selector("body[data-uploaded], #status[data-kind=error]", timeout=MODEL_TIMEOUT_MS)
-    screenshot(staff, "reference")
-    assert "reference track of video" in staff.locator("#status").inner_text()
-    context.close()
+    # Closed even when the recording fails: its page would go on running MediaPipe under later scenarios.
+    with browser.new_context(base_url=server) as context:
+        staff = context.new_page()
+        staff.goto("about:blank")
+        webm = base64.b64decode(staff.evaluate(RECORD_WEBM, [astronaut_png_data_url(), 8]))
+        staff.goto("/reference/")
+        staff.wait_for_selector("body[data-ready=true]")
+        staff.get_by_label("Email").fill("coach@example.com")
+        staff.get_by_label("Password").fill(PASSWORD)
+        staff.get_by_role("button", name="Sign in").click()
+        staff.get_by_label("YouTube URL of the choreography").fill(REFERENCE_VIDEO_URL)
+        staff.set_input_files("#file", files=[{"name": "choreography.webm", "mimeType": "video/webm", "buffer": webm}])
+        staff.get_by_role("button", name="Record and upload").click()
+        # Done or given up: a failed recording says so at once rather than after the whole timeout.
+        staff.wait_for_selector("body[data-uploaded], #status[data-kind=error]", timeout=MODEL_TIMEOUT_MS)
+        screenshot(staff, "reference")
+        assert "reference track of video" in staff.locator("#status").inner_text()
 
     page = fresh.page
     register_and_practise(page, REFERENCE_VIDEO_URL)
