@@ -8,11 +8,8 @@ from a short video of scikit-image's astronaut (a real photograph: MediaPipe fin
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import wave
 from pathlib import Path
 
@@ -20,6 +17,8 @@ import numpy as np
 import pytest
 from django.conf import settings
 from PIL import Image
+
+from bench import harness
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = settings.CHROMIUM_BINARY
@@ -34,12 +33,6 @@ def chromium_skip_reason() -> str | None:
     if not (ROOT / "frontend" / "vendor" / "mediapipe-pose" / "pose.js").exists():
         return "MediaPipe Pose not copied into frontend/vendor: run `make frontend` (make test does)"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def y4m(path: Path, canvas: Image.Image, frames: int = 5) -> Path:
@@ -125,7 +118,7 @@ def manage(env: dict, *args: str) -> subprocess.CompletedProcess:
 def server(server_env):
     """A fresh server (migrated SQLite file, in-process analyses, in-memory channel layer)."""
     env = server_env
-    port = free_port()
+    port = harness.free_port()
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
@@ -135,25 +128,10 @@ def server(server_env):
         stdout=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError("the server exited at start-up")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the server did not listen within 60 s") from None
-                time.sleep(0.2)
+        harness.wait_listening(proc, port, timeout=60)
         yield f"http://127.0.0.1:{port}"
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        harness.stop(proc, timeout=15)
 
 
 def launch(playwright, camera: Path):
