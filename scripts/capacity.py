@@ -200,8 +200,7 @@ def capacity_doc() -> str:
         "| input | value | from |",
         "| --- | ---: | --- |",
         f"| pose analyzer, frames per CPU second (worker's path) | {_n(m.pose_per_cpu_s)} | `bench/pose.py` |",
-        f"| web CPU per submission (frames to S3) | {m.web_cpu_ms:g} ms "
-        "| `tests/resilience/test_multi_host.py` |",
+        f"| web CPU per submission (frames to S3) | {m.web_cpu_ms:g} ms | `tests/resilience/test_multi_host.py` |",
         f"| worker CPU per Gemini analysis (same run) | {m.gemini_worker_cpu_ms:g} ms "
         "| `tests/resilience/test_multi_host.py` |",
         f"| Gemini worker efficiency (completed/s over slots / latency) | {m.gemini_efficiency:.2f} "
