@@ -135,3 +135,15 @@ def test_it_ignores_forwarded_addresses_from_an_untrusted_peer(server):
     ]
     # One client address for all eight (the peer's), so the per-address limit of 5 an hour applies.
     assert 429 in statuses, statuses
+
+
+def test_it_shortens_the_gil_switch_interval_in_each_web_worker():
+    from config import gunicorn
+
+    before = sys.getswitchinterval()
+    try:
+        gunicorn.post_worker_init(worker=None)
+        assert sys.getswitchinterval() == pytest.approx(gunicorn.GIL_SWITCH_INTERVAL_SECONDS)
+        assert gunicorn.GIL_SWITCH_INTERVAL_SECONDS < before
+    finally:
+        sys.setswitchinterval(before)
