@@ -68,9 +68,20 @@ def db_connect(url: str):
     return psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True, connect_timeout=3)
 
 
+# What points a process at this run's database, broker and task mode: a child server chooses its own.
+SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_TASK_ALWAYS_EAGER")
+
+
+def child_env(*, without=SERVICE_VARIABLES, **extra) -> dict:
+    """This process's environment for a child server, less the variables `without`, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if k not in without}
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
 def production_env(*, database: str | None, redis: str | None, media: Path, **extra: str) -> dict:
     """Production settings (DEBUG off) on loopback, with rate limits given by the caller."""
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_TASK_ALWAYS_EAGER"}}
+    env = child_env()
     env.update(
         {
             "DEBUG": "false",

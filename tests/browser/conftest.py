@@ -96,18 +96,18 @@ def media(tmp_path_factory):
 def server_env(tmp_path_factory):
     """The environment of the test server: its own SQLite file, in-process analyses, no Redis."""
     folder = tmp_path_factory.mktemp("server")
-    return {
-        **{k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DJANGO_SETTINGS_MODULE", "SERVICES"}},
-        "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
-        "CELERY_TASK_ALWAYS_EAGER": "true",
-        "MEDIA_ROOT": str(folder / "media"),
-        "DEBUG": "true",
-        "LOG_LEVEL": "WARNING",
-        "RATELIMIT_ANALYSIS_USER": ANALYSIS_LIMIT,
+    return harness.child_env(
+        without=("REDIS_URL", "DJANGO_SETTINGS_MODULE", "SERVICES"),
+        DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}",
+        CELERY_TASK_ALWAYS_EAGER="true",
+        MEDIA_ROOT=str(folder / "media"),
+        DEBUG="true",
+        LOG_LEVEL="WARNING",
+        RATELIMIT_ANALYSIS_USER=ANALYSIS_LIMIT,
         # Every scenario registers a new dancer from 127.0.0.1: more than the default 10 an hour.
-        "RATELIMIT_REGISTER_IP": "100/h",
-        "GEMINI_API_KEY": "",
-    }
+        RATELIMIT_REGISTER_IP="100/h",
+        GEMINI_API_KEY="",
+    )
 
 
 def manage(env: dict, *args: str) -> subprocess.CompletedProcess:

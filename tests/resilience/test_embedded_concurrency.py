@@ -5,7 +5,6 @@ at once saw more than half of their writes answered 503 ("database is locked").
 """
 
 import json
-import os
 import subprocess
 import threading
 import time
@@ -19,17 +18,15 @@ from analyses.tests.factories import submission
 from bench import harness
 
 DANCERS = 20
-pytestmark = pytest.mark.skipif(
-    os.environ.get("SERVICES") == "1", reason="the embedded default is the first half's; this half runs PostgreSQL"
-)
+# The embedded default is the first half's; the services half runs PostgreSQL.
+pytestmark = pytest.mark.embedded
 
 
 @pytest.fixture
 def make_run_server(tmp_path):
     """`make run` on a fresh SQLite file: migrate, then uvicorn on a free loopback port."""
     port = harness.free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_TASK_ALWAYS_EAGER")}
-    env.update(
+    env = harness.child_env(
         SQLITE_PATH=str(tmp_path / "db.sqlite3"),
         MEDIA_ROOT=str(tmp_path / "media"),
         # 20 registrations from one address: the per-IP limit (10 an hour) would refuse half of them.
