@@ -47,6 +47,8 @@ class Analysis(models.Model):
     Provider = Provider
 
     FINAL_STATUSES = (Status.COMPLETED, Status.FAILED)
+    # The columns of an analyzer's result; a revision (AnalysisRevision) carries the same.
+    RESULT_FIELDS = ("score", "good_points", "improvements", "advice", "short", "details", "provider", "model")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="analyses")

@@ -31,7 +31,6 @@ from coaching.invalidation import leaderboard_video_changed
 logger = logging.getLogger(__name__)
 
 OPEN = (Analysis.Status.PENDING, Analysis.Status.PROCESSING)
-RESULT_FIELDS = ("score", "good_points", "improvements", "advice", "short", "details", "provider", "model")
 
 
 def revision_snapshot(analysis: Analysis) -> None:
@@ -50,7 +49,7 @@ def revision_snapshot(analysis: Analysis) -> None:
         attempts=analysis.attempts,
         created_at=analysis.started_at or analysis.created_at,
         completed_at=analysis.completed_at,
-        **{name: getattr(analysis, name) for name in RESULT_FIELDS},
+        **{name: getattr(analysis, name) for name in Analysis.RESULT_FIELDS},
     )
 
 
@@ -215,7 +214,7 @@ def revision_promote(*, revision_id) -> bool:
         previous = previous.first()
         AnalysisRevision.objects.filter(analysis=analysis, is_current=True).update(is_current=False)
         AnalysisRevision.objects.filter(pk=revision.pk).update(is_current=True, replaced=previous)
-        payload = {name: getattr(revision, name) for name in RESULT_FIELDS}
+        payload = {name: getattr(revision, name) for name in Analysis.RESULT_FIELDS}
         fingerprint = pipeline.result_fingerprint(
             video=analysis.video,
             timestamp=analysis.timestamp,
